@@ -1,0 +1,1 @@
+"""X12 implementation guides, validation against them, mappings to canonical documents and acknowledgements."""

@@ -1,0 +1,1 @@
+"""X12: streaming tokenizer, envelope reader and writer."""
