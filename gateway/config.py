@@ -1,0 +1,130 @@
+"""Configuration: a TOML file (embedded default in config/) plus EDIGW_* environment overrides.
+
+Partner-specific behaviour lives here as data (identities, channels, acknowledgement settings),
+never in code, so adding a partner is an edit to the file, not a release.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "gateway.toml"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says which file and which setting."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PartnerIdentity(_Model):
+    qualifier: str = ""
+    id: str
+
+    def matches(self, qualifier: str, ident: str) -> bool:
+        return self.id.strip() == ident.strip() and (not self.qualifier or self.qualifier == qualifier.strip())
+
+
+class AckConfig(_Model):
+    kind: Literal["997", "999"] = "997"
+    ak2: Literal["all", "rejected"] = "all"
+    ta1: Literal["never", "on_request", "on_error", "always"] = "on_request"
+    enabled: bool = True
+
+
+class PartnerConfig(_Model):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
+    name: str = ""
+    identities: list[PartnerIdentity] = Field(default_factory=list)
+    channels: list[str] = Field(default_factory=lambda: ["folder"])
+    ack: AckConfig = Field(default_factory=AckConfig)
+    # Accept test interchanges (ISA15=T) into the pipeline; they never reach a production ERP.
+    accept_test: bool = True
+
+    def owns(self, qualifier: str, ident: str) -> bool:
+        return any(i.matches(qualifier, ident) for i in self.identities)
+
+
+class GatewaySettings(_Model):
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    identities: list[PartnerIdentity] = Field(default_factory=lambda: [PartnerIdentity(qualifier="ZZ",
+                                                                                         id="EDIGW")])
+    duplicate_window_days: int = 90
+    folder_poll_seconds: float = 2.0
+    folder_settle_seconds: float = 0.2
+    workers: int = 8
+
+
+class ErpConfig(_Model):
+    adapter: Literal["filedrop"] = "filedrop"
+    path: Path = Path("var/erp/inbound")
+
+
+class Config(_Model):
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    erp: ErpConfig = Field(default_factory=ErpConfig)
+    partners: list[PartnerConfig] = Field(default_factory=list)
+
+    @property
+    def database_url(self) -> str:
+        url = os.environ.get("EDIGW_DATABASE_URL") or self.gateway.database_url
+        return url or f"sqlite:///{(self.gateway.data_dir / 'edigw.sqlite').resolve()}"
+
+    @property
+    def system_database_url(self) -> str:
+        """Where the durable workflow engine keeps its state: beside the store."""
+        url = os.environ.get("EDIGW_SYSTEM_DATABASE_URL")
+        if url:
+            return url
+        if self.database_url.startswith("sqlite"):
+            return f"sqlite:///{(self.gateway.data_dir / 'workflows.sqlite').resolve()}"
+        return self.database_url
+
+    def partner(self, partner_id: str | None) -> PartnerConfig | None:
+        return next((p for p in self.partners if p.id == partner_id), None)
+
+    def partner_for(self, qualifier: str, ident: str) -> PartnerConfig | None:
+        return next((p for p in self.partners if p.owns(qualifier, ident)), None)
+
+    def is_us(self, qualifier: str, ident: str) -> bool:
+        return any(i.matches(qualifier, ident) for i in self.gateway.identities)
+
+    def partner_dir(self, partner_id: str) -> Path:
+        return self.gateway.data_dir / "partners" / partner_id
+
+    @property
+    def shared_inbound(self) -> Path:
+        """A folder for files whose partner is recognised from the content (the ISA sender)."""
+        return self.gateway.data_dir / "inbound"
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load the config file (argument, else EDIGW_CONFIG, else the embedded default)."""
+    chosen = Path(path or os.environ.get("EDIGW_CONFIG") or DEFAULT_CONFIG)
+    try:
+        data = tomllib.loads(chosen.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"configuration file {chosen} does not exist") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"configuration file {chosen} cannot be read: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file {chosen} is not valid TOML: {exc}") from exc
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"configuration file {chosen}: {problems}") from exc
+    ids = [p.id for p in config.partners]
+    if len(ids) != len(set(ids)):
+        raise ConfigError(f"configuration file {chosen}: partner ids must be unique, got {ids}")
+    return config

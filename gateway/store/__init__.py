@@ -1,0 +1,1 @@
+"""The store: raw items, canonical documents, issues, exceptions, audit log, counters (SQLModel + Alembic)."""

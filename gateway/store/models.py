@@ -1,0 +1,165 @@
+"""Store tables: received items (raw bytes first), canonical documents, issues, exceptions, audit, counters.
+
+Times are timezone-aware UTC. Every change of state is written together with its audit entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from sqlalchemy import Column, DateTime, LargeBinary, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(DateTime(timezone=True), nullable=nullable, index=index)
+
+
+class ItemState:
+    """The states a received item moves through (DESIGN.md, "The flow")."""
+
+    RECEIVED = "received"
+    PARSED = "parsed"
+    VALIDATED = "validated"
+    ON_HOLD = "on_hold"
+    DELIVERED = "delivered"
+    ACKNOWLEDGED = "acknowledged"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+    EXCEPTION = "exception"
+
+
+class ReceivedItem(SQLModel, table=True):
+    __tablename__ = "received_item"
+
+    id: str = Field(primary_key=True, max_length=40)
+    partner_id: str | None = Field(default=None, index=True, max_length=64)
+    channel: str = Field(max_length=32)
+    source_name: str = Field(default="", max_length=1024)
+    sha256: str = Field(index=True, max_length=64)
+    size: int
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    received_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts(index=True))
+    state: str = Field(default=ItemState.RECEIVED, index=True, max_length=16)
+    format: str | None = Field(default=None, max_length=16)
+    duplicate_of: str | None = Field(default=None, max_length=40)
+    archived: bool = False
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class DocumentRecord(SQLModel, table=True):
+    __tablename__ = "document"
+    __table_args__ = (UniqueConstraint("item_id", "position", name="uq_document_item_position"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    item_id: str = Field(foreign_key="received_item.id", index=True, max_length=40)
+    position: int
+    kind: str = Field(index=True, max_length=20)
+    number: str | None = Field(default=None, index=True, max_length=64)
+    po_number: str | None = Field(default=None, index=True, max_length=64)
+    doc_date: dt.date | None = None
+    partner_id: str | None = Field(default=None, index=True, max_length=64)
+    state: str = Field(default=ItemState.VALIDATED, index=True, max_length=16)
+    test: bool = False
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())
+    delivered_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    delivery_ref: str | None = Field(default=None, max_length=1024)
+
+
+class IssueRecord(SQLModel, table=True):
+    __tablename__ = "issue"
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: str = Field(foreign_key="received_item.id", index=True, max_length=40)
+    document_id: str | None = Field(default=None, max_length=40)
+    stage: str = Field(max_length=16)
+    severity: str = Field(max_length=8)
+    code: str = Field(index=True, max_length=64)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    location: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class ExceptionRecord(SQLModel, table=True):
+    """An inbox item: something the gateway could not finish on its own."""
+
+    __tablename__ = "exception"
+
+    id: str = Field(primary_key=True, max_length=40)
+    item_id: str = Field(foreign_key="received_item.id", index=True, max_length=40)
+    document_id: str | None = Field(default=None, index=True, max_length=40)
+    partner_id: str | None = Field(default=None, index=True, max_length=64)
+    stage: str = Field(max_length=16)
+    code: str = Field(index=True, max_length=64)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="open", index=True, max_length=16)
+    assignee: str | None = Field(default=None, max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts(index=True))
+    resolved_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    resolution: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts(index=True))
+    actor: str = Field(default="gateway", max_length=64)
+    item_id: str | None = Field(default=None, index=True, max_length=40)
+    document_id: str | None = Field(default=None, index=True, max_length=40)
+    action: str = Field(max_length=32)
+    from_state: str | None = Field(default=None, max_length=16)
+    to_state: str | None = Field(default=None, max_length=16)
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class ControlCounter(SQLModel, table=True):
+    """Per-partner control numbers for what we send (ISA13, GS06); never repeat, never skip back."""
+
+    __tablename__ = "control_counter"
+
+    partner_id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(primary_key=True, max_length=16)
+    value: int = 0
+
+
+class EnvelopeSeen(SQLModel, table=True):
+    """Control numbers a partner has sent, to recognise a re-sent interchange or group."""
+
+    __tablename__ = "envelope_seen"
+    __table_args__ = (UniqueConstraint("partner_key", "kind", "control", "item_id", name="uq_envelope_seen"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    partner_key: str = Field(index=True, max_length=128)
+    kind: str = Field(max_length=8)
+    control: str = Field(max_length=16)
+    item_id: str = Field(max_length=40)
+    seen_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class Acknowledgement(SQLModel, table=True):
+    """An acknowledgement built for a received item, stored before it is sent so a resend is the same bytes."""
+
+    __tablename__ = "acknowledgement"
+    __table_args__ = (UniqueConstraint("item_id", "position", name="uq_ack_item_position"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    item_id: str = Field(foreign_key="received_item.id", index=True, max_length=40)
+    position: int = 0
+    partner_id: str | None = Field(default=None, index=True, max_length=64)
+    kind: str = Field(max_length=16)
+    control_number: str = Field(max_length=16)
+    accepted: bool = True
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())
+    sent_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    sent_to: str | None = Field(default=None, max_length=1024)
