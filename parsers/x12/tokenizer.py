@@ -179,7 +179,7 @@ def tokenize(source: BinaryIO | bytes, chunk_size: int = CHUNK_SIZE) -> Iterator
             # skip past this 'ISA' so a later one can still be read
             src.discard_to(src.pos + 3)
             continue
-        delimiters, isa_elements, isa_end, fixed = isa
+        delimiters, isa_elements, isa_end, fixed, raw_elem, raw_term = isa
         seen_interchange = True
         isa_offset = src.offset
         number += 1
@@ -197,8 +197,7 @@ def tokenize(source: BinaryIO | bytes, chunk_size: int = CHUNK_SIZE) -> Iterator
         src.discard_to(isa_end)
 
         # --- segments up to IEA ---------------------------------------------------------------------
-        term = delimiters.segment
-        elem = delimiters.element
+        term, elem = raw_term, raw_elem
         line_breaks_reported = False
         while True:
             idx = src.buf.find(term, src.pos)
@@ -239,15 +238,16 @@ def tokenize(source: BinaryIO | bytes, chunk_size: int = CHUNK_SIZE) -> Iterator
                 # a new interchange without an IEA before it: let the reader report the missing IEA
                 src.pos = seg_offset - src.base
                 break
+            elements = raw.split(elem)
             if not raw.isascii():
-                raw = _fix_text(raw)
+                elements = [_fix_text(e) for e in elements]
             number += 1
-            yield Segment(raw.split(elem), number, seg_offset, delimiters)
+            yield Segment(elements, number, seg_offset, delimiters)
             if raw.startswith("IEA") and (len(raw) == 3 or raw[3:4] == elem):
                 break
 
 
-def _read_isa(src: _Source) -> tuple[Delimiters, list[str], int, bool] | Issue:
+def _read_isa(src: _Source) -> tuple[Delimiters, list[str], int, bool, str, str] | Issue:
     """Parse the ISA at the cursor: delimiters, its elements, where it ends, and whether fixed-width."""
     src.ensure(ISA_MAX_LENGTH)
     buf, pos = src.buf, src.pos
@@ -288,7 +288,7 @@ def _read_isa(src: _Source) -> tuple[Delimiters, list[str], int, bool] | Issue:
     elements = ["ISA"]
     for a, b in itertools.pairwise(seps):
         elements.append(buf[a + len(elem) : b])
-    elements.append(component)
+    elements.append(_fix_text(component))
     elements = [_fix_text(e) for e in elements]
     version = elements[12]
     rep_candidate = elements[11]
@@ -297,4 +297,5 @@ def _read_isa(src: _Source) -> tuple[Delimiters, list[str], int, bool] | Issue:
             and rep_candidate not in (elem, component, terminator, " ")):
         repetition = rep_candidate
     fixed = (term_pos - pos) == FIXED_ISA_LENGTH - 1
-    return Delimiters(elem, component, terminator, repetition), elements, term_pos + len(terminator), fixed
+    delimiters = Delimiters(_fix_text(elem), _fix_text(component), _fix_text(terminator), repetition)
+    return delimiters, elements, term_pos + len(terminator), fixed, elem, terminator

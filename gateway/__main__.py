@@ -1,0 +1,5 @@
+"""`python -m gateway` is `edigw`."""
+
+from gateway.cli import main
+
+main()

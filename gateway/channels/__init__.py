@@ -1,0 +1,1 @@
+"""Channels: how documents arrive and how answers leave. A channel knows transport, not formats."""

@@ -1,0 +1,260 @@
+"""`edigw`: the gateway's command line (contracts in DESIGN.md: serve, parse, ack, ingest).
+
+Exit codes: 0 fine, 1 the input has errors (the output still says what was understood), 2 unusable
+invocation or unreadable file. No command ever ends in a traceback: unexpected failures are reported
+in one line on stderr with exit code 2.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from sqlmodel import col, select
+
+from gateway.config import Config, ConfigError, PartnerConfig, load_config
+from mappings.canonical import json_schema
+from mappings.x12.ack import AckNumbers, AckSettings, build_ack
+from mappings.x12.process import analyse_x12
+from parsers.detect import detect_format
+from parsers.issues import Issue, error
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="EDI and document-ingestion gateway: X12 in, canonical documents to the ERP, acks back.")
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Configuration file (default: EDIGW_CONFIG or the "
+                                                "embedded defaults in config/).")]
+PartnerOpt = Annotated[str | None, typer.Option("--partner", help="Partner id from the configuration.")]
+
+
+class InputFormat(StrEnum):
+    auto = "auto"
+    x12 = "x12"
+    cxml = "cxml"
+    pdf = "pdf"
+    eml = "eml"
+
+
+def _die(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"edigw: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _config(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        _die(str(exc))
+
+
+def _partner(config: Config, partner_id: str | None) -> PartnerConfig | None:
+    if partner_id is None:
+        return None
+    partner = config.partner(partner_id)
+    if partner is None:
+        known = ", ".join(p.id for p in config.partners) or "none"
+        _die(f"unknown partner {partner_id!r} (configured: {known})")
+    return partner
+
+
+def _read(file: Path) -> bytes:
+    try:
+        return file.read_bytes()
+    except FileNotFoundError:
+        _die(f"{file}: no such file")
+    except IsADirectoryError:
+        _die(f"{file}: is a directory, not a file")
+    except OSError as exc:
+        _die(f"{file}: cannot be read ({exc.strerror or exc})")
+
+
+def _unsupported(fmt: str) -> Issue:
+    return error("UNSUPPORTED_FORMAT",
+                 f"The input is {fmt}, which this gateway cannot read yet; only X12 is supported so far.",
+                 "byte 0")
+
+
+@app.command()
+def parse(file: Path, format: Annotated[InputFormat, typer.Option("--format")] = InputFormat.auto,
+          partner: PartnerOpt = None, config: ConfigOpt = None) -> None:
+    """Parse, map and validate one input without storing it; print {"documents", "issues"} as JSON."""
+    cfg = _config(config)
+    _partner(cfg, partner)
+    raw = _read(file)
+    fmt = detect_format(raw[:8192]) if format == InputFormat.auto else format.value
+    documents: list[dict[str, Any]] = []
+    issues: list[Issue]
+    if fmt == "x12" or (fmt == "unknown" and format == InputFormat.auto):
+        analysis = analyse_x12(raw)
+        documents = [s.document.to_json_dict() for s in analysis.sets if s.document is not None]
+        issues = analysis.issues
+    else:
+        issues = [_unsupported(fmt)]
+    out = {"documents": documents, "issues": [i.as_dict() for i in issues]}
+    typer.echo(json.dumps(out, indent=2))
+    raise typer.Exit(1 if any(i.is_error for i in issues) else 0)
+
+
+@app.command()
+def ack(file: Path, partner: PartnerOpt = None, config: ConfigOpt = None) -> None:
+    """Print, byte for byte, the acknowledgement interchange(s) the gateway would send back for FILE."""
+    cfg = _config(config)
+    chosen = _partner(cfg, partner)
+    raw = _read(file)
+    if detect_format(raw[:8192]) not in ("x12", "unknown"):
+        _die(f"{file}: not an X12 interchange; only X12 inputs are acknowledged with TA1/997/999", 1)
+    analysis = analyse_x12(raw)
+    now = dt.datetime.now(dt.UTC)
+    out = bytearray()
+    for position, ic in enumerate(analysis.interchanges):
+        p = chosen or cfg.partner_for(*ic.interchange.sender)
+        settings = (AckSettings(kind=p.ack.kind, ak2=p.ack.ak2, ta1=p.ack.ta1) if p else AckSettings())
+        content = build_ack(ic.interchange, ic.groups, AckNumbers(interchange=position + 1, group=position + 1),
+                            settings, now)
+        if content:
+            out += content
+    sys.stdout.buffer.write(bytes(out))
+    sys.stdout.buffer.flush()
+    if not analysis.interchanges:
+        first = analysis.file_issues[0].message if analysis.file_issues else "no interchange found"
+        _die(f"{file}: nothing to acknowledge: {first}", 1)
+
+
+@app.command()
+def ingest(files: list[Path], partner: PartnerOpt = None,
+           channel: Annotated[str, typer.Option("--channel")] = "cli", config: ConfigOpt = None) -> None:
+    """Run inputs through the full pipeline as if received; print one JSON line per resulting document."""
+    from gateway.service import Gateway
+    from gateway.store.db import session_scope
+    from gateway.store.models import DocumentRecord, ReceivedItem
+
+    cfg = _config(config)
+    _partner(cfg, partner)
+    payloads = [(f, _read(f)) for f in files]
+    _quiet_logs()
+    gw = Gateway(cfg)
+    gw.start(channels=False)
+    try:
+        received = [gw.ingest(raw, channel=channel, partner_id=partner, source_name=f.name) for f, raw in payloads]
+        for r in received:
+            if r.needs_processing or r.resumed:
+                gw.pipeline.wait(r.item_id)
+        with session_scope(gw.engine) as session:
+            for r in received:
+                docs = session.exec(select(DocumentRecord).where(DocumentRecord.item_id == r.item_id)
+                                    .order_by(col(DocumentRecord.position))).all()
+                if not docs:
+                    item = session.get(ReceivedItem, r.item_id)
+                    state = item.state if item else r.state
+                    typer.echo(json.dumps({"id": r.item_id, "kind": None, "number": None, "state": state}))
+                for d in docs:
+                    typer.echo(json.dumps({"id": d.id, "kind": d.kind, "number": d.number, "state": d.state}))
+    finally:
+        gw.stop()
+
+
+@app.command()
+def serve(config: ConfigOpt = None) -> None:
+    """Run every configured channel and the workers until interrupted."""
+    from gateway.service import Gateway
+
+    cfg = _config(config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _quiet_logs()
+    gw = Gateway(cfg)
+    gw.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    typer.echo(f"edigw serving: data in {cfg.gateway.data_dir.resolve()}, ERP drop {cfg.erp.path.resolve()}",
+               err=True)
+    try:
+        while not stop.is_set():
+            time.sleep(0.2)
+    finally:
+        gw.stop()
+
+
+@app.command()
+def items(state: Annotated[str | None, typer.Option("--state")] = None,
+          limit: Annotated[int, typer.Option("--limit")] = 50, config: ConfigOpt = None) -> None:
+    """List received items, newest first, as JSON lines."""
+    from gateway.store.db import make_engine, migrate, session_scope
+    from gateway.store.models import ReceivedItem
+
+    cfg = _config(config)
+    engine = make_engine(cfg.database_url)
+    migrate(engine)
+    with session_scope(engine) as session:
+        stmt = select(ReceivedItem).order_by(col(ReceivedItem.received_at).desc()).limit(limit)
+        if state:
+            stmt = stmt.where(ReceivedItem.state == state)
+        for it in session.exec(stmt).all():
+            typer.echo(json.dumps({"id": it.id, "partner": it.partner_id, "channel": it.channel,
+                                   "source": it.source_name, "received_at": it.received_at.isoformat(),
+                                   "state": it.state, "summary": it.summary}))
+
+
+@app.command()
+def show(item_id: str, config: ConfigOpt = None) -> None:
+    """Show one item: its state, documents, issues, exceptions and history, as JSON."""
+    from gateway.store.db import make_engine, migrate, session_scope
+    from gateway.store.models import AuditEntry, DocumentRecord, ExceptionRecord, IssueRecord, ReceivedItem
+
+    cfg = _config(config)
+    engine = make_engine(cfg.database_url)
+    migrate(engine)
+    with session_scope(engine) as session:
+        it = session.get(ReceivedItem, item_id)
+        if it is None:
+            _die(f"no item {item_id}")
+        docs = session.exec(select(DocumentRecord).where(DocumentRecord.item_id == item_id)).all()
+        issues = session.exec(select(IssueRecord).where(IssueRecord.item_id == item_id)).all()
+        excs = session.exec(select(ExceptionRecord).where(ExceptionRecord.item_id == item_id)).all()
+        audit = session.exec(select(AuditEntry).where(AuditEntry.item_id == item_id)
+                             .order_by(col(AuditEntry.id))).all()
+        out = {
+            "id": it.id, "partner": it.partner_id, "channel": it.channel, "source": it.source_name,
+            "sha256": it.sha256, "size": it.size, "state": it.state, "summary": it.summary,
+            "duplicate_of": it.duplicate_of,
+            "documents": [{"id": d.id, "kind": d.kind, "number": d.number, "state": d.state,
+                           "delivered_to": d.delivery_ref} for d in docs],
+            "issues": [{"severity": i.severity, "code": i.code, "message": i.message, "location": i.location,
+                        "stage": i.stage} for i in issues],
+            "exceptions": [{"id": e.id, "code": e.code, "message": e.message, "status": e.status} for e in excs],
+            "history": [{"at": a.at.isoformat(), "actor": a.actor, "action": a.action, "from": a.from_state,
+                         "to": a.to_state, "detail": a.detail} for a in audit],
+        }
+        typer.echo(json.dumps(out, indent=2))
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of the canonical document."""
+    typer.echo(json.dumps(json_schema(), indent=2))
+
+
+def _quiet_logs() -> None:
+    for name in ("dbos", "alembic", "watchdog"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def main() -> None:
+    try:
+        app()
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # the contract: never a traceback
+        typer.echo(f"edigw: internal error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(2)

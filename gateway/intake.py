@@ -1,0 +1,65 @@
+"""Intake: the raw bytes are committed to the store before anything else happens.
+
+A channel calls `receive` and answers its transport only after it returns. Identical bytes from the
+same partner are recorded as a duplicate of the first item and never processed again. A file that
+the same channel hands in again because the gateway stopped before archiving it (same name, same
+bytes, original not yet archived) resumes the original item instead of creating a duplicate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from gateway.store import repo
+from gateway.store.db import session_scope
+from gateway.store.models import ItemState, ReceivedItem, new_id
+
+
+@dataclass(frozen=True)
+class Received:
+    item_id: str
+    state: str
+    duplicate_of: str | None = None
+    resumed: bool = False
+
+    @property
+    def needs_processing(self) -> bool:
+        return self.state == ItemState.RECEIVED
+
+
+def receive(engine: Engine, raw: bytes, *, channel: str, partner_id: str | None = None,
+            source_name: str = "") -> Received:
+    digest = hashlib.sha256(raw).hexdigest()
+    with session_scope(engine) as session:
+        original = repo.find_identical(session, partner_id, digest)
+        if original is not None and not original.archived and original.channel == channel \
+                and original.source_name == source_name:
+            return Received(original.id, original.state, resumed=True)
+        item = ReceivedItem(id=new_id("itm"), partner_id=partner_id, channel=channel, source_name=source_name,
+                            sha256=digest, size=len(raw), raw=raw)
+        if original is not None:
+            item.state = ItemState.DUPLICATE
+            item.duplicate_of = original.id
+            item.summary = (f"Identical to item {original.id} received "
+                            f"{original.received_at:%Y-%m-%d %H:%M:%S} UTC from the same partner; "
+                            "not processed again.")
+        session.add(item)
+        session.flush()
+        repo.audit(session, "received", item_id=item.id, to_state=ItemState.RECEIVED,
+                   detail=f"{len(raw)} bytes via {channel} {source_name}".strip())
+        if original is not None:
+            repo.audit(session, "state", item_id=item.id, from_state=ItemState.RECEIVED,
+                       to_state=ItemState.DUPLICATE, detail=item.summary)
+        return Received(item.id, item.state, duplicate_of=item.duplicate_of)
+
+
+def mark_archived(engine: Engine, item_id: str, where: str) -> None:
+    with session_scope(engine) as session:
+        item = session.get(ReceivedItem, item_id)
+        if item is not None and not item.archived:
+            item.archived = True
+            session.add(item)
+            repo.audit(session, "archived", item_id=item_id, detail=where)

@@ -1,0 +1,279 @@
+"""From a stored item to stored documents, issues, exceptions and acknowledgements, in one transaction.
+
+This is the pipeline's first checkpoint: parse, map and validate are pure computation, so their
+results are persisted together, once. Running it again for the same item (after a crash between the
+commit and the workflow checkpoint) finds the item already past `received` and returns what is
+stored instead of doing the work twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+
+from gateway.config import Config, PartnerConfig
+from gateway.store import repo
+from gateway.store.db import session_scope
+from gateway.store.models import (
+    Acknowledgement,
+    DocumentRecord,
+    IssueRecord,
+    ItemState,
+    ReceivedItem,
+    new_id,
+)
+from mappings.canonical import Document
+from mappings.x12.ack import AckNumbers, AckSettings, build_ack
+from mappings.x12.process import InterchangeOutcome, SetOutcome, X12Analysis, analyse_x12
+from parsers.detect import detect_format
+from parsers.issues import Issue, error
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+@dataclass
+class Planned:
+    """What the remaining pipeline steps must do for an item."""
+
+    deliver: list[str] = field(default_factory=list)  # document ids
+    acks: list[str] = field(default_factory=list)  # acknowledgement ids
+
+
+def idempotency_key(partner_id: str | None, doc: Document) -> str:
+    """A delivery key stable across replays of the same input: kind, number and envelope identity."""
+    cn = doc.source.control_numbers
+    basis = "|".join([partner_id or "", doc.sender.id if doc.sender else "", doc.kind, doc.number or "",
+                      cn.get("isa13", ""), cn.get("gs06", ""), cn.get("st02", "")])
+    digest = hashlib.sha256(basis.encode("utf-8")).hexdigest()[:16]
+    number = _SAFE.sub("_", doc.number or "none")[:40]
+    return f"{partner_id or 'unknown'}-{doc.kind}-{number}-{digest}"
+
+
+def plan_for(session: Session, item_id: str) -> Planned:
+    """What is still to do for an already analysed item (re-run after a crash)."""
+    docs = session.exec(select(DocumentRecord.id).where(DocumentRecord.item_id == item_id,
+                                                        DocumentRecord.state == ItemState.VALIDATED,
+                                                        DocumentRecord.test == False)  # noqa: E712
+                        .order_by(col(DocumentRecord.position))).all()
+    acks = session.exec(select(Acknowledgement.id).where(Acknowledgement.item_id == item_id)
+                        .order_by(col(Acknowledgement.position))).all()
+    return Planned(list(docs), list(acks))
+
+
+def analyse_item(engine: Engine, config: Config, item_id: str) -> Planned:
+    with session_scope(engine) as session:
+        item = session.get(ReceivedItem, item_id)
+        if item is None:
+            raise LookupError(f"item {item_id} is not in the store")
+        if item.state != ItemState.RECEIVED:
+            return plan_for(session, item_id)
+        fmt = detect_format(item.raw[:8192])
+        item.format = fmt
+        if fmt != "x12":
+            reason = ("the file is empty" if not item.raw.strip() else
+                      f"its content is not a format this channel reads (detected: {fmt})")
+            _fail_item(session, item, "parse", "UNSUPPORTED_FORMAT",
+                       f"The gateway could not read {item.source_name or 'this item'}: {reason}. "
+                       "Send an X12 interchange starting with ISA.")
+            return Planned()
+        return _analyse_x12(session, config, item)
+
+
+def _fail_item(session: Session, item: ReceivedItem, stage: str, code: str, message: str) -> None:
+    session.add(IssueRecord(item_id=item.id, stage=stage, severity="error", code=code, message=message,
+                            location=""))
+    repo.open_exception(session, item_id=item.id, stage=stage, code=code, message=message,
+                        partner_id=item.partner_id)
+    item.summary = message
+    repo.set_item_state(session, item, ItemState.EXCEPTION, f"{code}: {message}")
+
+
+def _resolve_partner(config: Config, item: ReceivedItem, analysis: X12Analysis) -> tuple[PartnerConfig | None,
+                                                                                        Issue | None]:
+    if not analysis.interchanges:
+        return config.partner(item.partner_id), None
+    isa = analysis.interchanges[0].interchange
+    qualifier, sender = isa.sender
+    by_content = config.partner_for(qualifier, sender)
+    if item.partner_id is None:
+        if by_content is None:
+            return None, error("UNKNOWN_PARTNER",
+                               f"The interchange sender {qualifier}/{sender} (ISA05/ISA06) is not a configured "
+                               "partner. Add it to a partner's identities in the configuration, then replay.",
+                               isa.isa.location(6))
+        return by_content, None
+    partner = config.partner(item.partner_id)
+    if partner is None:
+        return None, error("UNKNOWN_PARTNER", f"Partner {item.partner_id!r} is not configured.", "")
+    if not partner.owns(qualifier, sender):
+        return partner, error("PARTNER_MISMATCH",
+                              f"The interchange sender {qualifier}/{sender} (ISA05/ISA06) is not one of "
+                              f"partner {partner.id}'s identities, yet it arrived on that partner's channel. "
+                              "Check the sender ID or add it to the partner's identities.",
+                              isa.isa.location(6))
+    return partner, None
+
+
+def _analyse_x12(session: Session, config: Config, item: ReceivedItem) -> Planned:
+    analysis = analyse_x12(item.raw)
+    repo.set_item_state(session, item, ItemState.PARSED,
+                        f"{len(analysis.interchanges)} interchange(s), {len(analysis.sets)} transaction set(s)")
+    partner, partner_problem = _resolve_partner(config, item, analysis)
+    if partner is not None and item.partner_id is None:
+        item.partner_id = partner.id
+    item_issues: list[Issue] = list(analysis.file_issues)
+    if partner_problem is not None:
+        item_issues.append(partner_problem)
+
+    # Envelope duplicates against what this partner sent before (identical bytes were caught at intake).
+    duplicate_interchanges: set[int] = set()
+    partner_key = partner.id if partner else "unknown"
+    for ic in analysis.interchanges:
+        isa = ic.interchange
+        if not isa.control_number:
+            continue
+        earlier = repo.envelope_seen_before(session, partner_key, "isa", isa.control_number, item.id,
+                                            config.gateway.duplicate_window_days)
+        if earlier is not None:
+            isa.issues.append(error("X12_DUPLICATE_INTERCHANGE",
+                                    f"Interchange control number {isa.control_number} was already received "
+                                    f"from this partner in item {earlier}; this interchange is not processed. "
+                                    "If it is a genuine new interchange, ask the partner to send it with a new "
+                                    "ISA13, or replay it from the inbox.", isa.isa.location(13)))
+        repo.remember_envelope(session, partner_key, "isa", isa.control_number, item.id)
+        if any(i.code == "X12_DUPLICATE_INTERCHANGE" for i in isa.issues):
+            duplicate_interchanges.add(id(isa))
+
+    for issue in item_issues:
+        _store_issue(session, item.id, None, "parse", issue)
+    for ic in analysis.interchanges:
+        for issue in ic.interchange.issues:
+            _store_issue(session, item.id, None, "envelope", issue)
+        for g in ic.groups:
+            for issue in g.group.issues:
+                _store_issue(session, item.id, None, "envelope", issue)
+
+    planned = Planned()
+    failed_docs = 0
+    for outcome in analysis.sets:
+        failed_docs += _store_set(session, config, item, partner, outcome, duplicate_interchanges,
+                                  bool(partner_problem), planned)
+
+    envelope_errors = [i for ic in analysis.interchanges for i in ic.interchange.envelope_errors]
+    envelope_errors += [i for ic in analysis.interchanges for g in ic.groups for i in g.group.issues
+                        if i.is_error]
+    blocking = [i for i in item_issues if i.is_error] + envelope_errors
+    if blocking:
+        first = blocking[0]
+        more = f" (+{len(blocking) - 1} more)" if len(blocking) > 1 else ""
+        repo.open_exception(session, item_id=item.id, stage="envelope" if envelope_errors else "parse",
+                            code=first.code, message=f"{first.message}{more}", partner_id=item.partner_id)
+
+    if partner is not None and partner_problem is None and partner.ack.enabled:
+        for position, ic in enumerate(analysis.interchanges):
+            ack_id = _store_ack(session, partner, item, ic, position)
+            if ack_id:
+                planned.acks.append(ack_id)
+
+    summary = f"{len(analysis.sets)} transaction set(s), {len(planned.deliver)} to deliver"
+    if failed_docs or blocking:
+        summary += f", {failed_docs + (1 if blocking else 0)} exception(s)"
+    item.summary = summary
+    state = ItemState.VALIDATED if planned.deliver or (not blocking and not failed_docs and analysis.sets) \
+        else ItemState.EXCEPTION
+    if state == ItemState.EXCEPTION and not (blocking or failed_docs):
+        _fail_item(session, item, "parse", "X12_NO_DOCUMENTS",
+                   "The interchange holds no transaction set the gateway could turn into a document.")
+        return planned
+    repo.set_item_state(session, item, state, summary)
+    return planned
+
+
+def _store_issue(session: Session, item_id: str, document_id: str | None, stage: str, issue: Issue) -> None:
+    session.add(IssueRecord(item_id=item_id, document_id=document_id, stage=stage, severity=issue.severity,
+                            code=issue.code, message=issue.message, location=issue.location))
+
+
+def _store_set(session: Session, config: Config, item: ReceivedItem, partner: PartnerConfig | None,
+               outcome: SetOutcome, duplicate_interchanges: set[int], partner_problem: bool,
+               planned: Planned) -> int:
+    """Persist one transaction set's document and issues; return 1 if it became an exception."""
+    isa = outcome.interchange
+    doc = outcome.document
+    issues = list(outcome.issues)
+    if doc is None:
+        if outcome.set_id in ("997", "999"):
+            repo.audit(session, "ack_received", item_id=item.id,
+                       detail=f"{outcome.set_id} {outcome.control_number} received; not acknowledged back")
+            for issue in issues:
+                _store_issue(session, item.id, None, "validate", issue)
+            return 0
+        for issue in issues:
+            _store_issue(session, item.id, None, "map", issue)
+        errors = [i for i in issues if i.is_error] or issues
+        message = (errors[0].message if errors else
+                   f"Transaction set {outcome.set_id} {outcome.control_number} could not be mapped.")
+        repo.open_exception(session, item_id=item.id, stage="map",
+                            code=errors[0].code if errors else "X12_SET_NOT_MAPPED",
+                            message=message, partner_id=item.partner_id)
+        return 1
+    doc.source.channel = item.channel
+    envelope_blocked = id(isa) in duplicate_interchanges or partner_problem or bool(isa.envelope_errors)
+    record = DocumentRecord(id=new_id("doc"), item_id=item.id, position=outcome.position, kind=doc.kind,
+                            number=doc.number, po_number=doc.po_number, doc_date=doc.date,
+                            partner_id=partner.id if partner else None, test=isa.usage != "P",
+                            content=doc.to_json(), state=ItemState.VALIDATED)
+    session.add(record)
+    session.flush()
+    repo.audit(session, "document", item_id=item.id, document_id=record.id, to_state=ItemState.VALIDATED,
+               detail=f"{doc.kind} {doc.number} from set {outcome.set_id} {outcome.control_number}")
+    for issue in issues:
+        _store_issue(session, item.id, record.id, "validate", issue)
+    errors = [i for i in issues if i.is_error]
+    if errors or envelope_blocked:
+        if errors:
+            first = errors[0]
+            more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+            code, message = first.code, f"{first.message}{more}"
+        elif id(isa) in duplicate_interchanges:
+            code, message = "X12_DUPLICATE_INTERCHANGE", (
+                f"{doc.kind} {doc.number} arrived in interchange {isa.control_number}, which this partner "
+                "already sent; it was not delivered.")
+        else:
+            code, message = "X12_ENVELOPE_ERROR", (
+                f"{doc.kind} {doc.number} arrived in an interchange with envelope errors; it was not delivered.")
+        repo.set_document_state(session, record, ItemState.EXCEPTION, f"{code}: {message}")
+        repo.open_exception(session, item_id=item.id, document_id=record.id, stage="validate", code=code,
+                            message=message, partner_id=record.partner_id)
+        return 1
+    if record.test:
+        repo.audit(session, "not_delivered", item_id=item.id, document_id=record.id,
+                   detail=f"test interchange (ISA15={isa.usage}); test data never reaches the ERP")
+        return 0
+    planned.deliver.append(record.id)
+    return 0
+
+
+def _store_ack(session: Session, partner: PartnerConfig, item: ReceivedItem, ic: InterchangeOutcome,
+               position: int) -> str | None:
+    settings = AckSettings(kind=partner.ack.kind, ak2=partner.ack.ak2, ta1=partner.ack.ta1)
+    numbers = AckNumbers(interchange=repo.next_control_number(session, partner.id, "isa13"),
+                         group=repo.next_control_number(session, partner.id, "gs06"))
+    content = build_ack(ic.interchange, ic.groups, numbers, settings, dt.datetime.now(dt.UTC))
+    if content is None:
+        return None
+    accepted = not ic.interchange.envelope_errors and all(
+        not any(i.is_error for i in s.issues) for g in ic.groups for s in g.sets)
+    ack = Acknowledgement(id=new_id("ack"), item_id=item.id, position=position, partner_id=partner.id,
+                          kind=settings.kind, control_number=f"{numbers.interchange:09d}", accepted=accepted,
+                          content=content)
+    session.add(ack)
+    repo.audit(session, "ack_built", item_id=item.id,
+               detail=f"{settings.kind} interchange {numbers.interchange:09d} for inbound "
+                      f"{ic.interchange.control_number} ({'accepted' if accepted else 'with errors'})")
+    return ack.id

@@ -1,0 +1,52 @@
+"""The running gateway: store, pipeline and channels wired together from one configuration."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from gateway.channels.folder import FolderChannel
+from gateway.config import Config
+from gateway.erp import make_adapter
+from gateway.intake import Received, mark_archived, receive
+from gateway.pipeline import Pipeline
+from gateway.store.db import make_engine, migrate
+
+log = logging.getLogger("edigw")
+
+
+class Gateway:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        config.gateway.data_dir.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(config.database_url)
+        migrate(self.engine)
+        self.adapter = make_adapter(config)
+        self.pipeline = Pipeline(config, self.engine, self.adapter)
+        self.folder: FolderChannel | None = None
+
+    def start(self, *, channels: bool = True) -> None:
+        self.pipeline.start()
+        if channels:
+            self.folder = FolderChannel(self.config, self._on_file)
+            self.folder.start()
+            log.info("watching %s", ", ".join(str(i.path) for i in self.folder.inboxes))
+
+    def stop(self) -> None:
+        if self.folder is not None:
+            self.folder.stop()
+        self.pipeline.stop()
+        self.engine.dispose()
+
+    def ingest(self, raw: bytes, *, channel: str, partner_id: str | None = None, source_name: str = "") -> Received:
+        """Store first, then hand to the pipeline (a duplicate is stored and stops there)."""
+        received = receive(self.engine, raw, channel=channel, partner_id=partner_id, source_name=source_name)
+        if received.needs_processing:
+            self.pipeline.submit(received.item_id)
+        return received
+
+    def _on_file(self, path: Path, raw: bytes, partner_id: str | None) -> None:
+        received = self.ingest(raw, channel="folder", partner_id=partner_id, source_name=path.name)
+        assert self.folder is not None
+        where = self.folder.archive(path, received.item_id, partner_id)
+        mark_archived(self.engine, received.item_id, str(where))

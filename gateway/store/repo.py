@@ -1,0 +1,99 @@
+"""Store operations that keep the rules of the house: every state change comes with its audit entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+
+from gateway.store.models import (
+    AuditEntry,
+    DocumentRecord,
+    EnvelopeSeen,
+    ExceptionRecord,
+    ReceivedItem,
+    new_id,
+    utcnow,
+)
+
+MAX_CONTROL = 999_999_999
+
+
+def audit(session: Session, action: str, *, item_id: str | None = None, document_id: str | None = None,
+          from_state: str | None = None, to_state: str | None = None, detail: str = "",
+          actor: str = "gateway") -> None:
+    session.add(AuditEntry(actor=actor, item_id=item_id, document_id=document_id, action=action,
+                           from_state=from_state, to_state=to_state, detail=detail))
+
+
+def set_item_state(session: Session, item: ReceivedItem, state: str, detail: str = "",
+                   actor: str = "gateway") -> None:
+    if item.state == state:
+        return
+    audit(session, "state", item_id=item.id, from_state=item.state, to_state=state, detail=detail, actor=actor)
+    item.state = state
+    session.add(item)
+
+
+def set_document_state(session: Session, doc: DocumentRecord, state: str, detail: str = "",
+                       actor: str = "gateway") -> None:
+    if doc.state == state:
+        return
+    audit(session, "state", item_id=doc.item_id, document_id=doc.id, from_state=doc.state, to_state=state,
+          detail=detail, actor=actor)
+    doc.state = state
+    session.add(doc)
+
+
+def open_exception(session: Session, *, item_id: str, stage: str, code: str, message: str,
+                   document_id: str | None = None, partner_id: str | None = None) -> ExceptionRecord:
+    exc = ExceptionRecord(id=new_id("exc"), item_id=item_id, document_id=document_id, partner_id=partner_id,
+                          stage=stage, code=code, message=message)
+    session.add(exc)
+    audit(session, "exception", item_id=item_id, document_id=document_id, detail=f"{code}: {message}")
+    return exc
+
+
+def next_control_number(session: Session, partner_id: str, kind: str) -> int:
+    """Allocate the next control number inside the caller's transaction (one UPSERT, race-free)."""
+    value = session.execute(  # type: ignore[call-overload]
+        text(
+            "INSERT INTO control_counter (partner_id, kind, value) VALUES (:p, :k, 1) "
+            "ON CONFLICT (partner_id, kind) DO UPDATE SET value = "
+            f"CASE WHEN control_counter.value >= {MAX_CONTROL} THEN 1 ELSE control_counter.value + 1 END "
+            "RETURNING value"
+        ),
+        {"p": partner_id, "k": kind},
+    ).scalar_one()
+    return int(value)
+
+
+def find_identical(session: Session, partner_id: str | None, sha256: str) -> ReceivedItem | None:
+    """The first item with the same bytes from the same partner (the original of a duplicate)."""
+    stmt = (
+        select(ReceivedItem)
+        .where(ReceivedItem.sha256 == sha256, ReceivedItem.partner_id == partner_id,
+               ReceivedItem.duplicate_of == None)  # noqa: E711 - SQL IS NULL
+        .order_by(col(ReceivedItem.received_at))
+        .limit(1)
+    )
+    return session.exec(stmt).first()
+
+
+def envelope_seen_before(session: Session, partner_key: str, kind: str, control: str, item_id: str,
+                         window_days: int) -> str | None:
+    """The item that already brought this control number within the window, if any."""
+    since = utcnow() - dt.timedelta(days=window_days)
+    stmt = (
+        select(EnvelopeSeen.item_id)
+        .where(EnvelopeSeen.partner_key == partner_key, EnvelopeSeen.kind == kind,
+               EnvelopeSeen.control == control, EnvelopeSeen.item_id != item_id,
+               col(EnvelopeSeen.seen_at) >= since)
+        .limit(1)
+    )
+    return session.exec(stmt).first()
+
+
+def remember_envelope(session: Session, partner_key: str, kind: str, control: str, item_id: str) -> None:
+    session.add(EnvelopeSeen(partner_key=partner_key, kind=kind, control=control, item_id=item_id))
