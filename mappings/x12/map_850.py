@@ -250,7 +250,7 @@ class _Mapper:
     def _header(self, doc: Document, header: list[Segment], st: Segment | None) -> None:
         beg = next((s for s in header if _tag(s) == "BEG"), None)
         if beg is None:
-            anchor = st or (header[0] if header else None)
+            anchor = st if st is not None else (header[0] if header else None)
             message = "The order has no BEG segment, so it has no purchase order number."
             if anchor is not None:
                 self.error("X12_PO_NUMBER_MISSING", message, anchor)

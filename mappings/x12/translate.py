@@ -70,7 +70,7 @@ def map_set(ts: TransactionSet, *, strict: bool = False) -> tuple[Document | Non
             position = seg.number - st_number + 1
             where = f"{seg.location()}, position {position} in the set"
             ref = X12Ref(seg.tag, position)
-        near = f" at segment {seg.tag} (position {ref.segment_position})" if ref is not None and seg else ""
+        near = f" at segment {seg.tag} (position {ref.segment_position})" if ref is not None and seg is not None else ""
         return None, [error("X12_MAPPING_FAILED",
                             f"Transaction set {set_id} {control} could not be mapped{near}: internal error "
                             f"{type(exc).__name__}: {exc}. The input is kept; report this to the gateway team.",
