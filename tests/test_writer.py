@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from parsers.x12.reader import FileIssue, GroupEnd, InterchangeEnd, SetRead, read_x12
 from parsers.x12.segments import Delimiters, Segment
 from parsers.x12.tokenizer import tokenize
-from parsers.x12.writer import GroupData, X12Writer, build_isa, write_interchange
+from parsers.x12.writer import Element, GroupData, X12Writer, build_isa, write_interchange
 
 NOW = datetime(2024, 3, 7, 9, 5, tzinfo=UTC)
 STAR = Delimiters("*", ">", "~")
 
 
-def _isa(delimiters: Delimiters = STAR, version: str = "00401", **kw: object) -> list[str]:
-    args: dict[str, object] = {"sender": ("ZZ", "ACME"), "receiver": ("01", "123456789"),
-                               "control_number": 42, "now": NOW, "delimiters": delimiters, "version": version}
+def _isa(delimiters: Delimiters = STAR, version: str = "00401", **kw: Any) -> list[str]:
+    args: dict[str, Any] = {"sender": ("ZZ", "ACME"), "receiver": ("01", "123456789"),
+                            "control_number": 42, "now": NOW, "delimiters": delimiters, "version": version}
     args.update(kw)
-    return build_isa(**args)  # type: ignore[arg-type]
+    return build_isa(**args)
 
 
 def _read_all(data: bytes) -> list[object]:
@@ -53,7 +54,7 @@ def test_isa_repetition_separator_from_00402() -> None:
     ({"version": "401"}, "version"),
     ({"usage": "X"}, "ISA15"),
 ])
-def test_isa_rejects_values_that_do_not_fit(kw: dict[str, object], match: str) -> None:
+def test_isa_rejects_values_that_do_not_fit(kw: dict[str, Any], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         _isa(**kw)
 
@@ -117,7 +118,7 @@ def test_isa_values_are_checked_too() -> None:
 
 
 def test_the_caller_cannot_write_trailers() -> None:
-    gs = ["GS", "PO", "A", "B", "20240307", "0905", "1", "X", "004010"]
+    gs: list[Element] = ["GS", "PO", "A", "B", "20240307", "0905", "1", "X", "004010"]
     with pytest.raises(ValueError, match="trailers"):
         write_interchange(_isa(), [GroupData(gs, [[["ST", "850", "0001"], ["SE", "2", "0001"]]])], STAR)
     with pytest.raises(ValueError, match="ST"):
@@ -134,14 +135,14 @@ def test_delimiters_must_differ_and_line_ending_be_known() -> None:
 
 
 def test_utf8_values_and_multibyte_terminator_round_trip() -> None:
-    # delimiters as the tokenizer reports them: the Latin-1 view of the raw bytes ('§' is C2 A7)
+    # delimiters as the tokenizer reports them: decoded text ('§' read from the UTF-8 bytes C2 A7)
     source = ("ISA*00*          *00*          *ZZ*ACME           *ZZ*BUYER          *240307*0905*U*00401"
               "*000000042*0*P*>§IEA*0*000000042§").encode()
     isa_segment = next(t for t in tokenize(source) if isinstance(t, Segment))
     d = isa_segment.delimiters
-    assert d.segment == "\xc2\xa7"
+    assert d.segment == "§"
     data = write_interchange(_isa(d), [GroupData(["GS", "PO", "A", "B", "20240307", "0905", "1", "X", "004010"],
                                                  [[["ST", "850", "0001"], ["N1", "ST", "Müller GmbH"]]])], d)
-    assert "N1*ST*Müller GmbH§".encode() in data
+    assert "N1*ST*Müller GmbH§".encode() in data and data.count("§".encode()) == 7
     sets = [e.transaction_set for e in _read_all(data) if isinstance(e, SetRead)]
     assert sets[0].segments[1].get(2) == "Müller GmbH" and not sets[0].issues

@@ -4,9 +4,9 @@ The writer computes every trailer (SE01/SE02, GE01/GE02, IEA01/IEA02) itself, so
 send a count that disagrees with what it wrote. X12 has no escape mechanism, so a value that holds a
 delimiter is refused with a ValueError instead of silently corrupting the interchange.
 
-Delimiters are taken the way the tokenizer reports them: each is the Latin-1 view of the raw bytes
-(so a multi-byte UTF-8 separator is several characters), and is written back as those same bytes.
-Element values are ordinary text and are written as UTF-8.
+Delimiters and values are text, the way the tokenizer reports them, and are written as UTF-8 (so a
+'§' terminator read from UTF-8 bytes C2 A7 is written back as C2 A7). The ISA's element and
+component separators must be single bytes, or the ISA would not be its fixed 106 bytes.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def build_isa(
     Every field is padded to its fixed width; a value longer than its field is an error rather than
     being cut, because a truncated ID would route the interchange to somebody else.
     """
-    if len(delimiters.component) != 1 or len(delimiters.element) != 1:
+    if len(delimiters.component.encode()) != 1 or len(delimiters.element.encode()) != 1:
         raise ValueError("a fixed-width ISA needs single-byte element and component separators")
     if not (len(version) == 5 and version.isdigit()):
         raise ValueError(f"ISA12 version must be 5 digits, got {version!r}")
@@ -78,7 +78,7 @@ def build_isa(
 
 
 def _encode_delimiter(value: str) -> bytes:
-    return value.encode("latin-1")
+    return value.encode("utf-8")
 
 
 def _check_value(value: str, tag: str, position: int, forbidden: list[tuple[str, bytes]]) -> bytes:
