@@ -31,8 +31,15 @@ from parsers.issues import Issue, warning
 GUIDES_DIR = Path(__file__).parent / "guides"
 
 # Element data types, as small ints so the validator branches cheaply.
-T_AN, T_ID, T_N, T_R, T_DT, T_TM, T_B = range(7)
-_TYPES = {"AN": T_AN, "ID": T_ID, "R": T_R, "DT": T_DT, "TM": T_TM, "B": T_B}
+T_AN, T_ID, T_N, T_R, T_DT, T_TM, T_B, T_COMPOSITE = range(8)
+_TYPES = {"AN": T_AN, "ID": T_ID, "R": T_R, "DT": T_DT, "TM": T_TM, "B": T_B, "COMPOSITE": T_COMPOSITE}
+
+
+def type_code(typ: str) -> int:
+    """The validator's small-int code for an X12 data type (N0..N9 are all T_N)."""
+    if typ.startswith("N"):
+        return T_N
+    return _TYPES.get(typ, T_AN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +80,8 @@ class ElementDef:
     code_list: tuple[str, ...] = ()
     decimals: int = 0
     composite: CompositeDef | None = None
-
-    @property
-    def type_code(self) -> int:
-        if self.type.startswith("N"):
-            return T_N
-        return _TYPES.get(self.type, T_AN)
+    tcode: int = T_AN  # type_code(type), stored so the validator does not recompute it per value
+    common: tuple[str, ...] = ()  # the codes most used, named first in messages about a long list
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +101,10 @@ class SegmentDef:
     elements: tuple[ElementDef, ...] | None
     rules: tuple[SyntaxRule, ...] = ()
     partial: bool = False
+    mandatory: tuple[int, ...] = field(init=False, default=())  # positions of M elements, for the validator
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mandatory", tuple(e.position for e in self.elements or () if e.usage == "M"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +221,9 @@ def _narrow_element(el: ElementDef, spec: dict[str, Any]) -> ElementDef:
             wanted = [c for c in wanted if c in codes]
         codes = frozenset(wanted)
         code_list = tuple(wanted)
-    return replace(el, usage=_narrow_usage(el.usage, spec.get("usage")), codes=codes, code_list=code_list,
+    common = tuple(c for c in el.common if codes is None or c in codes)
+    return replace(el, common=common, usage=_narrow_usage(el.usage, spec.get("usage")), codes=codes,
+                   code_list=code_list,
                    min_len=max(el.min_len, int(spec.get("min", el.min_len))),
                    max_len=min(el.max_len, int(spec.get("max", el.max_len))))
 
@@ -319,7 +328,7 @@ def _element_def(use: str, position: int, raw: dict[str, Any], where: str) -> El
         comp = composites[ref]
         parts = tuple(_element_def(c, i, raw, f"{where}/{ref}") for i, c in enumerate(comp["components"], 1))
         cdef = CompositeDef(ref, comp["name"], parts, tuple(SyntaxRule.parse(r) for r in comp.get("rules", ())))
-        return ElementDef(position, ref, comp["name"], usage, "COMPOSITE", 0, 0, composite=cdef)
+        return ElementDef(position, ref, comp["name"], usage, "COMPOSITE", 0, 0, composite=cdef, tcode=T_COMPOSITE)
     try:
         e = raw["elements"][ref]
     except KeyError:
@@ -331,7 +340,7 @@ def _element_def(use: str, position: int, raw: dict[str, Any], where: str) -> El
     typ = e["type"]
     decimals = int(typ[1:]) if typ.startswith("N") and typ[1:].isdigit() else 0
     return ElementDef(position, ref, e["name"], usage, typ, int(e["min"]), int(e["max"]), codes, code_list,
-                      decimals)
+                      decimals, tcode=type_code(typ), common=tuple(e.get("common", ())))
 
 
 @functools.cache

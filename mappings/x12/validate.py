@@ -18,6 +18,7 @@ import functools
 
 from mappings.x12.guide import (
     T_AN,
+    T_COMPOSITE,
     T_DT,
     T_ID,
     T_N,
@@ -90,6 +91,29 @@ def _present(value: str) -> bool:
     return bool(value) and not value.isspace()
 
 
+def _rule_broken(rule: SyntaxRule, els: list[str], n: int) -> bool:
+    """Cheap yes/no check of one syntax rule; the reporting path re-derives the details."""
+    count = 0
+    first = False
+    for i, p in enumerate(rule.positions):
+        if p <= n:
+            v = els[p]
+            if v and not (v[0] == " " and v.isspace()):
+                count += 1
+                if i == 0:
+                    first = True
+    kind = rule.kind
+    if kind == "P":
+        return 0 < count < len(rule.positions)
+    if kind == "R":
+        return count == 0
+    if kind == "C":
+        return first and count < len(rule.positions)
+    if kind == "E":
+        return count > 1
+    return first and count == 1  # L
+
+
 def _label(seg_id: str, d: ElementDef, component: int | None = None) -> str:
     where = f"{seg_id}{d.position:02d}" if component is None else f"{seg_id}-{component:02d}"
     return f"{where} ({d.name}, element {d.ref})"
@@ -97,8 +121,10 @@ def _label(seg_id: str, d: ElementDef, component: int | None = None) -> str:
 
 def _codes_text(d: ElementDef) -> str:
     codes = d.code_list
-    shown = ", ".join(codes[:_MAX_CODES_IN_MESSAGE])
-    return shown + (f" ... ({len(codes)} codes)" if len(codes) > _MAX_CODES_IN_MESSAGE else "")
+    if len(codes) <= _MAX_CODES_IN_MESSAGE:
+        return ", ".join(codes)
+    lead = d.common or codes[:_MAX_CODES_IN_MESSAGE]
+    return ", ".join(lead) + f" ... ({len(codes)} codes in all)"
 
 
 class _Frame:
@@ -286,28 +312,44 @@ class _Validator:
         elif n > 0 and not els[n]:
             self._trailing(seg, position, loop_id)
         comp_sep = seg.delimiters.component
-        for d in defs:
-            p = d.position
-            value = els[p] if p <= n else ""
+        for d in defs[:n] if n < nd else defs:
+            value = els[d.position]
             if not value or (value[0] == " " and value.isspace()):
                 if d.usage == "M":
                     self.element_issue("X12_MANDATORY_ELEMENT_MISSING", AK4_MANDATORY_MISSING, seg, position,
                                        loop_id, d, None, value, ak3,
                                        f"{_label(seg.tag, d)} is mandatory but missing. Fill it in.")
                 continue
-            comp = d.composite
-            if comp is not None:
+            t = d.tcode
+            # fast paths: the common valid cases cost one or two C-level checks
+            if t == T_ID:
+                codes = d.codes
+                if codes is not None and value in codes:
+                    continue
+            elif t == T_AN:
+                if d.min_len <= len(value) <= d.max_len and comp_sep not in value and value.isprintable():
+                    continue
+                if comp_sep in value:
+                    self.element_issue("X12_INVALID_CHARACTER", AK4_INVALID_CHARACTER, seg, position, loop_id, d,
+                                       None, value, ak3,
+                                       f"{_label(seg.tag, d)} contains the component separator {comp_sep!r}, "
+                                       "which cannot appear inside data. Remove or replace it.")
+                    continue
+            elif t == T_COMPOSITE:
                 self.composite(seg, d, value, comp_sep, position, loop_id, ak3)
                 continue
-            if d.type_code == T_AN and comp_sep in value:
-                self.element_issue("X12_INVALID_CHARACTER", AK4_INVALID_CHARACTER, seg, position, loop_id, d, None,
-                                   value, ak3,
-                                   f"{_label(seg.tag, d)} contains the component separator {comp_sep!r}, which "
-                                   "cannot appear inside data. Remove or replace it.")
-                continue
             self.value(seg, d, value, position, loop_id, None, ak3)
+        if n < nd:
+            for p in sdef.mandatory:
+                if p > n:
+                    d = defs[p - 1]
+                    self.element_issue("X12_MANDATORY_ELEMENT_MISSING", AK4_MANDATORY_MISSING, seg, position,
+                                       loop_id, d, None, "", ak3,
+                                       f"{_label(seg.tag, d)} is mandatory but missing. Fill it in.")
         if sdef.rules:
-            self.rules(seg, sdef.rules, defs, els, n, position, loop_id, ak3, None)
+            for rule in sdef.rules:
+                if _rule_broken(rule, els, n):
+                    self.rules(seg, (rule,), defs, els, n, position, loop_id, ak3, None)
 
     def _trailing(self, seg: Segment, position: int, loop_id: str) -> None:
         self.add(warning("X12_TRAILING_EMPTY_ELEMENTS",
@@ -338,13 +380,14 @@ class _Validator:
                                        "is mandatory but missing. Fill it in.", d)
                 continue
             self.value(seg, c, v, position, loop_id, (d, p), ak3)
-        if comp.rules:
-            self.rules(seg, comp.rules, comp.components, parts, n, position, loop_id, ak3, d)
+        for rule in comp.rules:
+            if _rule_broken(rule, parts, n):
+                self.rules(seg, (rule,), comp.components, parts, n, position, loop_id, ak3, d)
 
     def value(self, seg: Segment, d: ElementDef, value: str, position: int, loop_id: str,
               comp: tuple[ElementDef, int] | None, ak3: str) -> None:
         """Type, length and code checks of one non-empty simple element (or component) value."""
-        t = d.type_code
+        t = d.tcode
         if t == T_ID:
             codes = d.codes
             if codes is not None:
