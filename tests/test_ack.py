@@ -431,7 +431,7 @@ def test_oracle_rejects_broken_997s(maps: Path) -> None:
     out = ack(interchange([group("7", [po("0001", se_count=9)])]))
     assert out is not None and oracle_errors(out, maps) == []
     assert oracle_errors(out.replace(b"AK5*R*4", b"AK5*Z*4"), maps)
-    no_ak9 = out.replace(b"AK9*R*1*1*0~", b"").replace(b"SE*5*0001", b"SE*4*0001")
+    no_ak9 = out.replace(b"AK9*R*1*1*0~", b"").replace(b"SE*6*0001", b"SE*5*0001")
     assert any("AK9" in e for e in oracle_errors(no_ak9, maps))
     assert any("SE count" in e for e in oracle_errors(out.replace(b"SE*6*0001", b"SE*7*0001"), maps))
     bad_qualifier = out.replace(b"*ZZ*RECEIVER", b"*QQ*RECEIVER")
@@ -498,3 +498,49 @@ def test_corpus_acknowledgements(path: Path, maps: Path) -> None:
             for acked, inbound in zip(parsed.groups, real_groups, strict=True):
                 assert acked.group_control_number == inbound.group.control_number
                 assert acked.received == len(inbound.sets)
+
+
+def test_st_outside_a_group_and_a_truncated_file(maps: Path) -> None:
+    stray = interchange([po("0001"), group("7", [po("0002")])])
+    parsed = check(ack(stray), maps)
+    assert [(t.code, t.note) for t in parsed.ta1] == [("E", "022")]
+    assert [g.group_control_number for g in parsed.groups] == ["7"]  # the stray set has no AK1 to go in
+    whole = interchange([group("7", [po("0001")]), group("8", [po("0001"), po("0002")])])
+    cut = whole[: whole.index(b"ST*850*0002")]
+    parsed = check(ack(cut), maps)
+    assert [(t.code, t.note) for t in parsed.ta1] == [("E", "023")]
+    assert [(g.group_control_number, g.code, g.error_codes) for g in parsed.groups] == [
+        ("7", "A", []), ("8", "R", ["3"])]
+
+
+def test_mutated_inputs_never_break_the_builder() -> None:
+    """Whatever the reader makes of damaged input, the ack is well-formed X12 (values are cleaned)."""
+    import random
+
+    rng = random.Random(997)
+    base = interchange([group("7", [po("0001", 2), po("0002")]), group("8", [po("0001")], fid="PO")], ack="1")
+    alphabet = b"*~>^:|!0123456789AZ \n"
+    built = 0
+    for _ in range(400):
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 4)):
+            data[rng.randrange(len(data))] = alphabet[rng.randrange(len(alphabet))]
+        for r in read(bytes(data)):
+            for settings in (AckSettings(), AckSettings(kind="999", ak2="rejected", ta1="always")):
+                out = build_ack(r.interchange, r.groups, NUMBERS, settings, NOW)
+                if out is not None:
+                    structural(out)
+                    built += 1
+    assert built > 300
+
+
+def test_missing_ids_in_a_broken_isa() -> None:
+    data = interchange([group("7", [po("0001")])], receiver="ZZ*               ")
+    r = read(data)[0]
+    assert interchange_ack(r.interchange) == ("R", "008")
+    out = build_ack(r.interchange, r.groups, NUMBERS, AckSettings(), NOW, own_id=("01", "123456789"))
+    assert out is not None
+    parsed = structural(out)
+    assert parsed.sender == ("01", "123456789") and parsed.receiver == ("ZZ", "SENDER")
+    parsed = structural(build_ta1_only(r.interchange, NUMBERS, NOW))
+    assert parsed.sender == ("ZZ", "UNKNOWN") and [t.note for t in parsed.ta1] == ["008"]

@@ -183,12 +183,16 @@ def _ack_delimiters(interchange: Interchange) -> Delimiters:
     """The inbound delimiters, with a repetition separator made up only where ISA11 needs one."""
     d = interchange.delimiters
     element, component, segment = d.element, d.component, d.segment
-    # the ISA is fixed-width in bytes: a multi-byte separator cannot be mirrored there
-    if len(element.encode()) != 1:
+    # the ISA is fixed-width in bytes: a multi-byte separator cannot be mirrored there, nor can a
+    # line break or blank stand in the ISA as a separator
+    def usable(sep: str) -> bool:
+        return len(sep.encode()) == 1 and sep.isprintable() and not sep.isalnum() and sep != " "
+
+    if not usable(element):
         element = "*" if "*" not in (component, segment) else "|"
-    if len(component.encode()) != 1:
+    if not usable(component) or component == element:
         component = ">" if ">" not in (element, segment) else ":"
-    repetition = d.repetition
+    repetition = d.repetition if d.repetition not in (element, component, segment) else None
     if version_has_repetition(_ack_isa_version(interchange)) and not repetition:
         used = {element, component, segment}
         repetition = next(c for c in "^~!|`" if c not in used)
@@ -196,22 +200,31 @@ def _ack_delimiters(interchange: Interchange) -> Delimiters:
 
 
 def _ack_isa_version(interchange: Interchange) -> str:
+    """ISA12 mirrored; a version the reader did not know was read as 00401, so it is answered as 00401."""
     v = interchange.version
-    return v if len(v) == 5 and v.isdigit() else "00401"
+    return v if len(v) == 5 and v.isdigit() and "00200" <= v <= "00801" else "00401"
 
 
 def _is_5010(version: str) -> bool:
     return len(version) >= 6 and version[:6].isdigit() and version[:6] >= "005010"
 
 
-def _ack_isa(interchange: Interchange, delimiters: Delimiters, numbers: AckNumbers, now: datetime) -> list[str]:
-    """Sender and receiver swapped, version and usage mirrored, ISA14 = 0."""
-    def ident(pair: tuple[str, str]) -> tuple[str, str]:
-        qualifier = pair[0] if re.fullmatch(r"[A-Z0-9]{2}", pair[0]) else "ZZ"  # unusable: mutually defined
-        return qualifier, _clean(pair[1], delimiters, 15)
+def _ack_isa(interchange: Interchange, delimiters: Delimiters, numbers: AckNumbers, now: datetime,
+             own_id: tuple[str, str] | None = None) -> list[str]:
+    """Sender and receiver swapped, version and usage mirrored, ISA14 = 0.
+
+    A broken inbound ISA may lack an ID: ours then comes from `own_id` (the gateway knows it), and
+    anything still unusable becomes ZZ / UNKNOWN so the TA1 R can still be written as valid X12.
+    """
+    def ident(pair: tuple[str, str], fallback: tuple[str, str] | None) -> tuple[str, str]:
+        qualifier = pair[0] if re.fullmatch(r"[A-Z0-9]{2}", pair[0]) else ""
+        ident = _clean(pair[1], delimiters, 15)
+        if not ident and fallback:
+            return fallback
+        return qualifier or "ZZ", ident or "UNKNOWN"
 
     usage = interchange.usage if interchange.usage in ("P", "T", "I") else "P"
-    return build_isa(sender=ident(interchange.receiver), receiver=ident(interchange.sender),
+    return build_isa(sender=ident(interchange.receiver, own_id), receiver=ident(interchange.sender, None),
                      control_number=numbers.interchange, now=now, delimiters=delimiters,
                      version=_ack_isa_version(interchange), ack_requested=False, usage=usage)
 
@@ -327,8 +340,9 @@ def _ack_set(gr: GroupResult, number: int, delimiters: Delimiters, settings: Ack
             accepted += 1
         if settings.ak2 == "rejected" and code == "A":
             continue
-        ak2: list[Element] = ["AK2", _clean(result.set_id, delimiters, 3),
-                              _clean(result.control_number, delimiters, 9)]
+        # AK201/AK202 are mandatory: a missing ST01/ST02 (reported by AK5 6/7) is answered 000/0000
+        ak2: list[Element] = ["AK2", _clean(result.set_id, delimiters, 3) or "000",
+                              _clean(result.control_number, delimiters, 9) or "0000"]
         if is_5010:
             ak2.append(_clean(result.implementation_ref, delimiters, 35))
         segments.append(ak2)
@@ -350,7 +364,7 @@ def _acknowledged_groups(groups: list[GroupResult]) -> list[GroupResult]:
 
 
 def build_ack(interchange: Interchange, groups: list[GroupResult], numbers: AckNumbers,
-              settings: AckSettings, now: datetime) -> bytes | None:
+              settings: AckSettings, now: datetime, *, own_id: tuple[str, str] | None = None) -> bytes | None:
     """The one acknowledgement interchange for `interchange`, or None when nothing is to be sent.
 
     It holds a TA1 (per `settings.ta1`, and always on envelope errors unless ta1 = "never") and one
@@ -365,7 +379,7 @@ def build_ack(interchange: Interchange, groups: list[GroupResult], numbers: AckN
     if not send_ta1 and not acked:
         return None
     delimiters = _ack_delimiters(interchange)
-    isa = _ack_isa(interchange, delimiters, numbers, now)
+    isa = _ack_isa(interchange, delimiters, numbers, now, own_id)
     preamble: list[list[Element]] = [_ta1_segment(interchange, ta1_code, ta1_note)] if send_ta1 else []
     out_groups: list[GroupData] = []
     if acked:
@@ -374,10 +388,10 @@ def build_ack(interchange: Interchange, groups: list[GroupResult], numbers: AckN
             ack_version = IMPLEMENTATION_999
         else:
             ack_version = _clean(first.version, delimiters, 12) or _ack_isa_version(interchange) + "0"
-        own_id = _clean(first.receiver_id, delimiters, 15) or _clean(interchange.receiver[1], delimiters, 15)
-        their_id = _clean(first.sender_id, delimiters, 15) or _clean(interchange.sender[1], delimiters, 15)
-        gs07 = _clean(first.gs.get(7), delimiters, 2) or "X"
-        gs: list[Element] = ["GS", "FA", own_id, their_id, now.strftime("%Y%m%d"), now.strftime("%H%M"),
+        app_id = _clean(first.receiver_id, delimiters, 15) or isa[6].strip()
+        their_app_id = _clean(first.sender_id, delimiters, 15) or isa[8].strip()
+        gs07 = first.gs.get(7) if first.gs.get(7) in ("X", "T") else "X"  # the only responsible agencies
+        gs: list[Element] = ["GS", "FA", app_id, their_app_id, now.strftime("%Y%m%d"), now.strftime("%H%M"),
                              str(numbers.group), gs07, ack_version]
         sets = [_ack_set(gr, n, delimiters, settings, ack_version) for n, gr in enumerate(acked, start=1)]
         out_groups.append(GroupData(gs, sets))
@@ -385,11 +399,11 @@ def build_ack(interchange: Interchange, groups: list[GroupResult], numbers: AckN
 
 
 def build_ta1_only(interchange: Interchange, numbers: AckNumbers, now: datetime,
-                   line_ending: Literal["", "\n", "\r\n"] = "") -> bytes:
+                   line_ending: Literal["", "\n", "\r\n"] = "", *, own_id: tuple[str, str] | None = None) -> bytes:
     """A TA1 interchange (no groups) for `interchange`, whatever its envelope state."""
     code, note = interchange_ack(interchange)
     delimiters = _ack_delimiters(interchange)
-    isa = _ack_isa(interchange, delimiters, numbers, now)
+    isa = _ack_isa(interchange, delimiters, numbers, now, own_id)
     return write_interchange(isa, [], delimiters, line_ending, [_ta1_segment(interchange, code, note)])
 
 
