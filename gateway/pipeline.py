@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from dbos import DBOS, Queue, SetWorkflowID
+from dbos import DBOS, Queue, SetWorkflowID, WorkflowHandle
 from sqlalchemy import Engine
 from sqlmodel import select
 
@@ -192,6 +192,5 @@ class Pipeline:
         return len(ids)
 
     def wait(self, item_id: str, timeout: float = 60.0) -> str:
-        handle = DBOS.retrieve_workflow(item_id)
-        result: str = handle.get_result()
-        return result
+        handle: WorkflowHandle[str] = DBOS.retrieve_workflow(item_id)
+        return handle.get_result()

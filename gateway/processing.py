@@ -235,22 +235,19 @@ def _store_set(session: Session, config: Config, item: ReceivedItem, partner: Pa
     for issue in issues:
         _store_issue(session, item.id, record.id, "validate", issue)
     errors = [i for i in issues if i.is_error]
-    if errors or envelope_blocked:
-        if errors:
-            first = errors[0]
-            more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-            code, message = first.code, f"{first.message}{more}"
-        elif id(isa) in duplicate_interchanges:
-            code, message = "X12_DUPLICATE_INTERCHANGE", (
-                f"{doc.kind} {doc.number} arrived in interchange {isa.control_number}, which this partner "
-                "already sent; it was not delivered.")
-        else:
-            code, message = "X12_ENVELOPE_ERROR", (
-                f"{doc.kind} {doc.number} arrived in an interchange with envelope errors; it was not delivered.")
-        repo.set_document_state(session, record, ItemState.EXCEPTION, f"{code}: {message}")
-        repo.open_exception(session, item_id=item.id, document_id=record.id, stage="validate", code=code,
+    if errors:
+        first = errors[0]
+        more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+        message = f"{first.message}{more}"
+        repo.set_document_state(session, record, ItemState.EXCEPTION, f"{first.code}: {message}")
+        repo.open_exception(session, item_id=item.id, document_id=record.id, stage="validate", code=first.code,
                             message=message, partner_id=record.partner_id)
         return 1
+    if envelope_blocked:
+        # The item-level exception (unknown partner, duplicate or broken envelope) says why; one inbox entry.
+        repo.set_document_state(session, record, ItemState.EXCEPTION,
+                                f"{doc.kind} {doc.number} not delivered: its interchange was not accepted")
+        return 0
     if record.test:
         repo.audit(session, "not_delivered", item_id=item.id, document_id=record.id,
                    detail=f"test interchange (ISA15={isa.usage}); test data never reaches the ERP")

@@ -20,7 +20,7 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 
 
-def _ts(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg]
+def _ts(nullable: bool = False, index: bool = False) -> Column:  # type: ignore[type-arg,unused-ignore]
     return Column(DateTime(timezone=True), nullable=nullable, index=index)
 
 

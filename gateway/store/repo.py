@@ -57,7 +57,7 @@ def open_exception(session: Session, *, item_id: str, stage: str, code: str, mes
 
 def next_control_number(session: Session, partner_id: str, kind: str) -> int:
     """Allocate the next control number inside the caller's transaction (one UPSERT, race-free)."""
-    value = session.execute(  # type: ignore[call-overload]
+    value = session.execute(  # type: ignore[call-overload,unused-ignore]
         text(
             "INSERT INTO control_counter (partner_id, kind, value) VALUES (:p, :k, 1) "
             "ON CONFLICT (partner_id, kind) DO UPDATE SET value = "

@@ -8,7 +8,6 @@ Create Date: 2026-11-27 12:47:17.495927
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 revision: str = '0001'
@@ -22,12 +21,12 @@ def upgrade() -> None:
     op.create_table('audit_log',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('item_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-    sa.Column('document_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-    sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('from_state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
-    sa.Column('to_state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('actor', sa.String(length=64), nullable=False),
+    sa.Column('item_id', sa.String(length=40), nullable=True),
+    sa.Column('document_id', sa.String(length=40), nullable=True),
+    sa.Column('action', sa.String(length=32), nullable=False),
+    sa.Column('from_state', sa.String(length=16), nullable=True),
+    sa.Column('to_state', sa.String(length=16), nullable=True),
     sa.Column('detail', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
@@ -37,17 +36,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_log_item_id'), ['item_id'], unique=False)
 
     op.create_table('control_counter',
-    sa.Column('partner_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('partner_id', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('value', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('partner_id', 'kind')
     )
     op.create_table('envelope_seen',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('partner_key', sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-    sa.Column('control', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('item_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('partner_key', sa.String(length=128), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('control', sa.String(length=16), nullable=False),
+    sa.Column('item_id', sa.String(length=40), nullable=False),
     sa.Column('seen_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('partner_key', 'kind', 'control', 'item_id', name='uq_envelope_seen')
@@ -56,17 +55,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_envelope_seen_partner_key'), ['partner_key'], unique=False)
 
     op.create_table('received_item',
-    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-    sa.Column('partner_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-    sa.Column('source_name', sqlmodel.sql.sqltypes.AutoString(length=1024), nullable=False),
-    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('partner_id', sa.String(length=64), nullable=True),
+    sa.Column('channel', sa.String(length=32), nullable=False),
+    sa.Column('source_name', sa.String(length=1024), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('raw', sa.LargeBinary(), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('format', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
-    sa.Column('duplicate_of', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('state', sa.String(length=16), nullable=False),
+    sa.Column('format', sa.String(length=16), nullable=True),
+    sa.Column('duplicate_of', sa.String(length=40), nullable=True),
     sa.Column('archived', sa.Boolean(), nullable=False),
     sa.Column('summary', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('id')
@@ -78,17 +77,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_received_item_state'), ['state'], unique=False)
 
     op.create_table('acknowledgement',
-    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-    sa.Column('item_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('item_id', sa.String(length=40), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('partner_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('control_number', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('partner_id', sa.String(length=64), nullable=True),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('control_number', sa.String(length=16), nullable=False),
     sa.Column('accepted', sa.Boolean(), nullable=False),
     sa.Column('content', sa.LargeBinary(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('sent_to', sqlmodel.sql.sqltypes.AutoString(length=1024), nullable=True),
+    sa.Column('sent_to', sa.String(length=1024), nullable=True),
     sa.ForeignKeyConstraint(['item_id'], ['received_item.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('item_id', 'position', name='uq_ack_item_position')
@@ -98,20 +97,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_acknowledgement_partner_id'), ['partner_id'], unique=False)
 
     op.create_table('document',
-    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-    sa.Column('item_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('item_id', sa.String(length=40), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-    sa.Column('number', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('po_number', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('number', sa.String(length=64), nullable=True),
+    sa.Column('po_number', sa.String(length=64), nullable=True),
     sa.Column('doc_date', sa.Date(), nullable=True),
-    sa.Column('partner_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('state', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('partner_id', sa.String(length=64), nullable=True),
+    sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('test', sa.Boolean(), nullable=False),
     sa.Column('content', sa.Text(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('delivered_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('delivery_ref', sqlmodel.sql.sqltypes.AutoString(length=1024), nullable=True),
+    sa.Column('delivery_ref', sa.String(length=1024), nullable=True),
     sa.ForeignKeyConstraint(['item_id'], ['received_item.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('item_id', 'position', name='uq_document_item_position')
@@ -125,15 +124,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_document_state'), ['state'], unique=False)
 
     op.create_table('exception',
-    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-    sa.Column('item_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-    sa.Column('document_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-    sa.Column('partner_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-    sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('item_id', sa.String(length=40), nullable=False),
+    sa.Column('document_id', sa.String(length=40), nullable=True),
+    sa.Column('partner_id', sa.String(length=64), nullable=True),
+    sa.Column('stage', sa.String(length=16), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
-    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('assignee', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('assignee', sa.String(length=64), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('resolution', sa.Text(), nullable=True),
@@ -150,11 +149,11 @@ def upgrade() -> None:
 
     op.create_table('issue',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('item_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-    sa.Column('document_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
-    sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
-    sa.Column('severity', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('item_id', sa.String(length=40), nullable=False),
+    sa.Column('document_id', sa.String(length=40), nullable=True),
+    sa.Column('stage', sa.String(length=16), nullable=False),
+    sa.Column('severity', sa.String(length=8), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
     sa.Column('message', sa.Text(), nullable=False),
     sa.Column('location', sa.Text(), nullable=False),
     sa.ForeignKeyConstraint(['item_id'], ['received_item.id'], ),

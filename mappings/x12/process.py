@@ -1,0 +1,132 @@
+"""One X12 input through reader, guide validation and mapping: the pure core of the X12 path.
+
+`process_x12` streams: it yields each transaction set's outcome as soon as the set is read, and
+each interchange's outcome (everything an acknowledgement needs) when its IEA is read. Nothing
+here touches a store or a network; the gateway and the CLI share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from mappings.canonical import Document
+from mappings.x12.ack import GroupResult, SetResult
+from mappings.x12.guide import load_guide
+from mappings.x12.translate import map_set
+from mappings.x12.validate import validate_set
+from parsers.issues import Issue
+from parsers.x12.reader import (
+    FileIssue,
+    FunctionalGroup,
+    GroupEnd,
+    GroupStart,
+    Interchange,
+    InterchangeEnd,
+    SetRead,
+    X12Reader,
+)
+
+
+@dataclass(eq=False)
+class SetOutcome:
+    """One transaction set: the canonical document (if it could be mapped) and every issue found."""
+
+    interchange: Interchange
+    group: FunctionalGroup
+    set_id: str
+    control_number: str
+    position: int  # 1-based ordinal of the set in the input
+    segment_count: int
+    document: Document | None
+    issues: list[Issue]
+
+    @property
+    def accepted(self) -> bool:
+        return not any(i.is_error for i in self.issues)
+
+
+@dataclass(eq=False)
+class InterchangeOutcome:
+    interchange: Interchange
+    groups: list[GroupResult] = field(default_factory=list)
+
+    @property
+    def envelope_errors(self) -> list[Issue]:
+        return self.interchange.envelope_errors
+
+
+Outcome = SetOutcome | InterchangeOutcome | FileIssue
+
+
+def process_x12(source: BinaryIO | bytes) -> Iterator[Outcome]:
+    """Read, validate and map every transaction set of an X12 input, streaming."""
+    reader = X12Reader(source)
+    current: InterchangeOutcome | None = None
+    group_result: GroupResult | None = None
+    ordinal = 0
+    for event in reader.events():
+        if isinstance(event, SetRead):
+            ts = event.transaction_set
+            ordinal += 1
+            issues = list(ts.issues)
+            guide, guide_issues = load_guide(ts.set_id, ts.implementation_ref)
+            issues.extend(guide_issues)
+            if guide is not None and ts.complete:
+                issues.extend(validate_set(ts, guide))
+            document: Document | None = None
+            if ts.set_id not in ("997", "999", "TA1"):
+                document, map_issues = map_set(ts)
+                issues.extend(map_issues)
+            if group_result is not None:
+                group_result.sets.append(SetResult(ts.set_id, ts.control_number, ts.implementation_ref, issues))
+            yield SetOutcome(ts.group.interchange, ts.group, ts.set_id, ts.control_number, ordinal,
+                             len(ts.segments), document, issues)
+        elif isinstance(event, GroupStart):
+            group_result = GroupResult(event.group, [])
+        elif isinstance(event, GroupEnd):
+            if current is not None and group_result is not None:
+                current.groups.append(group_result)
+            group_result = None
+        elif isinstance(event, InterchangeEnd):
+            if current is not None:
+                yield current
+            current = None
+        elif isinstance(event, FileIssue):
+            yield event
+        else:  # InterchangeStart
+            current = InterchangeOutcome(event.interchange)
+
+
+@dataclass
+class X12Analysis:
+    """All outcomes of one input, collected (for inputs that fit in memory, e.g. one received file)."""
+
+    sets: list[SetOutcome] = field(default_factory=list)
+    interchanges: list[InterchangeOutcome] = field(default_factory=list)
+    file_issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def issues(self) -> list[Issue]:
+        """Every issue: file-level, envelope-level and per set, in input order of their kind."""
+        out = list(self.file_issues)
+        for ic in self.interchanges:
+            out.extend(ic.interchange.issues)
+            for g in ic.groups:
+                out.extend(g.group.issues)
+        for s in self.sets:
+            out.extend(s.issues)
+        return out
+
+
+def analyse_x12(source: BinaryIO | bytes) -> X12Analysis:
+    result = X12Analysis()
+    for outcome in process_x12(source):
+        if isinstance(outcome, SetOutcome):
+            result.sets.append(outcome)
+        elif isinstance(outcome, InterchangeOutcome):
+            result.interchanges.append(outcome)
+        else:
+            result.file_issues.append(outcome.issue)
+    return result

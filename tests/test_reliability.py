@@ -1,0 +1,123 @@
+"""The running gateway as a separate process: folder in, ERP file and 997 out, and SIGKILL mid-batch."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.x12_factory import order_file
+
+CONFIG = """
+[gateway]
+data_dir = "{data}"
+database_url = "{db}"
+identities = [{{ qualifier = "ZZ", id = "EDIGW" }}]
+folder_poll_seconds = 0.5
+folder_settle_seconds = 0.1
+workers = 8
+
+[erp]
+path = "{erp}"
+
+[[partners]]
+id = "acme"
+identities = [{{ qualifier = "ZZ", id = "ACMEBUYER" }}]
+"""
+
+
+class Served:
+    def __init__(self, tmp: Path, database_url: str) -> None:
+        self.data = tmp / "var"
+        self.erp = tmp / "erp"
+        self.config = tmp / "gateway.toml"
+        self.config.write_text(CONFIG.format(data=self.data, db=database_url, erp=self.erp))
+        self.inbound = self.data / "partners" / "acme" / "inbound"
+        self.outbound = self.data / "partners" / "acme" / "outbound"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = tmp / "serve.log"
+
+    def start(self) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in ("EDIGW_DATABASE_URL", "EDIGW_CONFIG")}
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "gateway", "serve", "--config", str(self.config)],
+                                         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        wait_for(lambda: self.inbound.is_dir(), 60, "the gateway to create its inbound folder")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def drop(self, name: str, raw: bytes) -> None:
+        tmp = self.inbound / f".{name}.tmp"
+        tmp.write_bytes(raw)
+        tmp.rename(self.inbound / name)
+
+    def delivered(self) -> list[Path]:
+        return list(self.erp.glob("*.json")) if self.erp.exists() else []
+
+    def acks(self) -> list[Path]:
+        return list(self.outbound.glob("*.x12")) if self.outbound.exists() else []
+
+
+def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+@pytest.fixture
+def served(tmp_path: Path, database_url: str) -> Iterator[Served]:
+    s = Served(tmp_path, database_url)
+    yield s
+    s.stop()
+
+
+def test_a_dropped_850_reaches_the_erp_and_a_997_comes_back(served: Served) -> None:
+    served.start()
+    served.drop("order.edi", order_file("PO-E2E", 1))
+    wait_for(lambda: len(served.delivered()) == 1 and len(served.acks()) == 1, 30, "delivery and 997")
+    assert b"PO-E2E" in served.delivered()[0].read_bytes()
+    assert b"ST*997*" in served.acks()[0].read_bytes()
+    assert not any(served.inbound.iterdir())  # archived
+
+
+@pytest.mark.slow
+def test_sigkill_mid_batch_finishes_every_item_exactly_once(served: Served) -> None:
+    total = 200
+    served.start()
+    for n in range(total):
+        served.drop(f"po{n:03d}.edi", order_file(f"PO-K{n:03d}", 1000 + n, lines=2))
+    wait_for(lambda: len(served.delivered()) >= 20, 120, "some deliveries before the kill")
+    served.kill()
+    in_flight = total - len(served.delivered())
+    assert in_flight > 0, "the kill came too late to test anything"
+    served.start()
+    wait_for(lambda: len(served.delivered()) >= total and len(served.acks()) >= total, 240,
+             "all orders and 997s after the restart")
+    time.sleep(1.5)  # anything extra would show up now
+    delivered = served.delivered()
+    assert len(delivered) == total
+    assert len(served.acks()) == total
+    numbers = sorted(p.read_text().split('"number": "')[1].split('"')[0] for p in delivered)
+    assert numbers == [f"PO-K{n:03d}" for n in range(total)]
+    assert not [p for p in served.inbound.iterdir() if not p.name.startswith(".")]
