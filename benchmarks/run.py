@@ -102,10 +102,9 @@ def bench_memory(path: Path) -> dict[str, float]:
 def bench_end_to_end(count: int) -> dict[str, float]:
     import logging
 
+    from gateway.service import Gateway
     from tests.conftest import make_config
     from tests.x12_factory import order_file
-
-    from gateway.service import Gateway
 
     logging.getLogger("dbos").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
@@ -128,10 +127,9 @@ def bench_end_to_end(count: int) -> dict[str, float]:
 def bench_folder_latency(samples: int) -> dict[str, float]:
     import logging
 
+    from gateway.service import Gateway
     from tests.conftest import make_config
     from tests.x12_factory import order_file
-
-    from gateway.service import Gateway
 
     logging.getLogger("dbos").setLevel(logging.WARNING)
     latencies = []
