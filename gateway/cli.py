@@ -134,8 +134,6 @@ def ingest(files: list[Path], partner: PartnerOpt = None,
            channel: Annotated[str, typer.Option("--channel")] = "cli", config: ConfigOpt = None) -> None:
     """Run inputs through the full pipeline as if received; print one JSON line per resulting document."""
     from gateway.service import Gateway
-    from gateway.store.db import session_scope
-    from gateway.store.models import DocumentRecord, ReceivedItem
 
     cfg = _config(config)
     _partner(cfg, partner)
@@ -145,21 +143,49 @@ def ingest(files: list[Path], partner: PartnerOpt = None,
     gw.start(channels=False)
     try:
         received = [gw.ingest(raw, channel=channel, partner_id=partner, source_name=f.name) for f, raw in payloads]
-        for r in received:
-            if r.needs_processing or r.resumed:
-                gw.pipeline.wait(r.item_id)
-        with session_scope(gw.engine) as session:
-            for r in received:
-                docs = session.exec(select(DocumentRecord).where(DocumentRecord.item_id == r.item_id)
-                                    .order_by(col(DocumentRecord.position))).all()
-                if not docs:
-                    item = session.get(ReceivedItem, r.item_id)
-                    state = item.state if item else r.state
-                    typer.echo(json.dumps({"id": r.item_id, "kind": None, "number": None, "state": state}))
-                for d in docs:
-                    typer.echo(json.dumps({"id": d.id, "kind": d.kind, "number": d.number, "state": d.state}))
+        _report(gw, [r.item_id for r in received if r.needs_processing or r.resumed], [r.item_id for r in received])
     finally:
         gw.stop()
+
+
+@app.command()
+def replay(item_id: str, reason: Annotated[str, typer.Option("--reason")] = "", config: ConfigOpt = None) -> None:
+    """Run a stored item again from its raw input with the current mappings and configuration."""
+    from gateway.intake import replay as replay_item
+    from gateway.service import Gateway
+
+    cfg = _config(config)
+    _quiet_logs()
+    gw = Gateway(cfg)
+    gw.start(channels=False)
+    try:
+        try:
+            received = replay_item(gw.engine, item_id, reason=reason)
+        except LookupError as exc:
+            _die(str(exc))
+        gw.pipeline.submit(received.item_id)
+        _report(gw, [received.item_id], [received.item_id])
+    finally:
+        gw.stop()
+
+
+def _report(gw: Any, wait_for: list[str], item_ids: list[str]) -> None:
+    """Wait for the items' workflows, then print one JSON line per resulting document."""
+    from gateway.store.db import session_scope
+    from gateway.store.models import DocumentRecord, ReceivedItem
+
+    for item_id in wait_for:
+        gw.pipeline.wait(item_id)
+    with session_scope(gw.engine) as session:
+        for item_id in item_ids:
+            docs = session.exec(select(DocumentRecord).where(DocumentRecord.item_id == item_id)
+                                .order_by(col(DocumentRecord.position))).all()
+            if not docs:
+                item = session.get(ReceivedItem, item_id)
+                typer.echo(json.dumps({"id": item_id, "kind": None, "number": None,
+                                       "state": item.state if item else "unknown"}))
+            for d in docs:
+                typer.echo(json.dumps({"id": d.id, "kind": d.kind, "number": d.number, "state": d.state}))
 
 
 @app.command()

@@ -63,3 +63,27 @@ def mark_archived(engine: Engine, item_id: str, where: str) -> None:
             item.archived = True
             session.add(item)
             repo.audit(session, "archived", item_id=item_id, detail=where)
+
+
+def replay(engine: Engine, item_id: str, *, actor: str = "cli", reason: str = "") -> Received:
+    """A new item with the original's raw bytes, run again with the current mappings and configuration.
+
+    The original's open exceptions are resolved in the same transaction. Deliveries stay exactly-once:
+    documents are keyed by content and envelope, so what the ERP already has is not sent again.
+    """
+    with session_scope(engine) as session:
+        original = session.get(ReceivedItem, item_id)
+        if original is None:
+            raise LookupError(f"no item {item_id}")
+        root = original.replay_of or original.id
+        item = ReceivedItem(id=new_id("itm"), partner_id=original.partner_id, channel=original.channel,
+                            source_name=original.source_name, sha256=original.sha256, size=original.size,
+                            raw=original.raw, replay_of=root, archived=True)
+        session.add(item)
+        session.flush()
+        why = f" ({reason})" if reason else ""
+        repo.audit(session, "replay", item_id=original.id, actor=actor, detail=f"replayed as {item.id}{why}")
+        repo.audit(session, "received", item_id=item.id, actor=actor, to_state=ItemState.RECEIVED,
+                   detail=f"replay of {original.id}{why}")
+        repo.resolve_exceptions(session, original.id, actor=actor, resolution=f"replayed as {item.id}{why}")
+        return Received(item.id, item.state)

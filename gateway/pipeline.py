@@ -66,7 +66,17 @@ def deliver_step(document_id: str) -> str:
         if record.state == ItemState.DELIVERED:
             return record.delivery_ref or ""
         content = json.loads(record.content)
-        key = idempotency_key(record.partner_id, Document.from_json_dict(content))
+        key = record.idempotency_key or idempotency_key(record.partner_id, Document.from_json_dict(content))
+        earlier = session.exec(select(DocumentRecord).where(DocumentRecord.idempotency_key == key,
+                                                            DocumentRecord.id != document_id,
+                                                            DocumentRecord.state == ItemState.DELIVERED)).first()
+        if earlier is not None:
+            # A replay of something the ERP already has: never a second delivery.
+            record.delivered_at = earlier.delivered_at
+            record.delivery_ref = earlier.delivery_ref
+            repo.set_document_state(session, record, ItemState.DELIVERED,
+                                    f"already delivered as {earlier.id} (key {key}); not sent again")
+            return earlier.delivery_ref or ""
     ref = rt.adapter.deliver(content, key)
     with session_scope(rt.engine) as session:
         record = session.get(DocumentRecord, document_id)

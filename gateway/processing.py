@@ -31,7 +31,7 @@ from mappings.canonical import Document
 from mappings.x12.ack import AckNumbers, AckSettings, build_ack
 from mappings.x12.process import InterchangeOutcome, SetOutcome, X12Analysis, analyse_x12
 from parsers.detect import detect_format
-from parsers.issues import Issue, error
+from parsers.issues import Issue, error, warning
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -133,12 +133,24 @@ def _analyse_x12(session: Session, config: Config, item: ReceivedItem) -> Planne
     # Envelope duplicates against what this partner sent before (identical bytes were caught at intake).
     duplicate_interchanges: set[int] = set()
     partner_key = partner.id if partner else "unknown"
+    family = repo.replay_family(session, item)
+    window = config.gateway.duplicate_window_days
     for ic in analysis.interchanges:
         isa = ic.interchange
+        for g in ic.groups:
+            group = g.group
+            gs_key = f"{group.sender_id}:{group.control_number}"
+            earlier_group = repo.envelope_seen_before(session, partner_key, "gs", gs_key, family, window)
+            if earlier_group is not None:
+                item_issues.append(warning(
+                    "X12_GROUP_CONTROL_REUSED",
+                    f"Group control number {group.control_number} from {group.sender_id} was already used in "
+                    f"item {earlier_group}; the group is processed, but ask the partner to keep GS06 unique.",
+                    group.gs.location(6)))
+            repo.remember_envelope(session, partner_key, "gs", gs_key, item.id)
         if not isa.control_number:
             continue
-        earlier = repo.envelope_seen_before(session, partner_key, "isa", isa.control_number, item.id,
-                                            config.gateway.duplicate_window_days)
+        earlier = repo.envelope_seen_before(session, partner_key, "isa", isa.control_number, family, window)
         if earlier is not None:
             isa.issues.append(error("X12_DUPLICATE_INTERCHANGE",
                                     f"Interchange control number {isa.control_number} was already received "
@@ -179,6 +191,14 @@ def _analyse_x12(session: Session, config: Config, item: ReceivedItem) -> Planne
             ack_id = _store_ack(session, partner, item, ic, position)
             if ack_id:
                 planned.acks.append(ack_id)
+
+    acks_only = bool(analysis.interchanges) and all(s.set_id in ("997", "999") for s in analysis.sets) and (
+        bool(analysis.sets) or any(ic.interchange.ta1s for ic in analysis.interchanges))
+    if acks_only and not blocking:
+        item.summary = ("Acknowledgement(s) from the partner received (997/999/TA1); matching them to what we "
+                        "sent is not built yet.")
+        repo.set_item_state(session, item, ItemState.ACKNOWLEDGED, item.summary)
+        return planned
 
     summary = f"{len(analysis.sets)} transaction set(s), {len(planned.deliver)} to deliver"
     if failed_docs or blocking:
@@ -227,7 +247,8 @@ def _store_set(session: Session, config: Config, item: ReceivedItem, partner: Pa
     record = DocumentRecord(id=new_id("doc"), item_id=item.id, position=outcome.position, kind=doc.kind,
                             number=doc.number, po_number=doc.po_number, doc_date=doc.date,
                             partner_id=partner.id if partner else None, test=isa.usage != "P",
-                            content=doc.to_json(), state=ItemState.VALIDATED)
+                            content=doc.to_json(), state=ItemState.VALIDATED,
+                            idempotency_key=idempotency_key(partner.id if partner else None, doc))
     session.add(record)
     session.flush()
     repo.audit(session, "document", item_id=item.id, document_id=record.id, to_state=ItemState.VALIDATED,

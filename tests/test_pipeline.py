@@ -154,3 +154,54 @@ def test_test_interchange_never_reaches_the_erp(gateway: Gateway, config: Config
     with session_scope(gateway.engine) as s:
         doc = s.exec(select(DocumentRecord).where(DocumentRecord.item_id == item_id)).one()
         assert doc.test and doc.state == "validated"
+
+
+def test_replay_after_a_configuration_fix_delivers_once(gateway: Gateway, config: Config) -> None:
+    from gateway.config import PartnerIdentity
+    from gateway.intake import replay
+
+    original = run(gateway, order_file("PO-RP", 91, sender="NEWCOMER"), partner=None)
+    assert exceptions(gateway, original) == ["UNKNOWN_PARTNER"]
+    config.partners[0].identities.append(PartnerIdentity(qualifier="ZZ", id="NEWCOMER"))
+
+    first = replay(gateway.engine, original, reason="partner NEWCOMER added to acme")
+    gateway.pipeline.submit(first.item_id)
+    gateway.pipeline.wait(first.item_id)
+    assert item(gateway, first.item_id).state == "acknowledged"
+    assert item(gateway, first.item_id).replay_of == original
+    with session_scope(gateway.engine) as s:
+        statuses = [e.status for e in s.exec(select(ExceptionRecord)
+                                             .where(ExceptionRecord.item_id == original)).all()]
+    assert statuses == ["resolved"]
+    assert len(erp_files(config)) == 1
+
+    second = replay(gateway.engine, first.item_id)
+    gateway.pipeline.submit(second.item_id)
+    gateway.pipeline.wait(second.item_id)
+    with session_scope(gateway.engine) as s:
+        doc = s.exec(select(DocumentRecord).where(DocumentRecord.item_id == second.item_id)).one()
+    assert doc.state == "delivered"  # recorded as delivered ...
+    assert len(erp_files(config)) == 1  # ... but the ERP got it once
+
+
+def test_an_inbound_997_is_recorded_and_never_acknowledged(gateway: Gateway, config: Config) -> None:
+    raw = ("ISA*00*          *00*          *ZZ*ACMEBUYER      *ZZ*EDIGW          *250310*0815*U*00401*000000501*0*P*>~"
+           "GS*FA*ACMEBUYER*EDIGW*20250310*0815*501*X*004010~ST*997*0001~AK1*PO*7~AK9*A*1*1*1~SE*4*0001~"
+           "GE*1*501~IEA*1*000000501~").encode()
+    item_id = run(gateway, raw)
+    assert item(gateway, item_id).state == "acknowledged"
+    assert exceptions(gateway, item_id) == []
+    assert outbound(config) == [] and erp_files(config) == []
+
+
+def test_group_control_number_reused_across_interchanges_is_a_warning(gateway: Gateway, config: Config) -> None:
+    from gateway.store.models import IssueRecord
+    from tests.x12_factory import interchange, po_850
+
+    run(gateway, interchange([po_850("PO-G1")], control=95, group_control=7))
+    second = run(gateway, interchange([po_850("PO-G2")], control=96, group_control=7))
+    with session_scope(gateway.engine) as s:
+        codes = [i.code for i in s.exec(select(IssueRecord).where(IssueRecord.item_id == second)).all()]
+    assert "X12_GROUP_CONTROL_REUSED" in codes
+    assert item(gateway, second).state == "acknowledged"
+    assert len(erp_files(config)) == 2

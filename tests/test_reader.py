@@ -85,3 +85,11 @@ def test_corpus_broken_files_are_flagged(name: str, expected: str) -> None:
         pytest.skip("shared corpus not present")
     r = collect(path.read_bytes())
     assert expected in r["set"] + r["group"] + r["interchange"]
+
+
+def test_ta1_between_isa_and_gs_is_an_interchange_acknowledgement_not_an_error() -> None:
+    raw = order_file("PO1", 1).replace(b"GS*PO*", b"TA1*000000777*250310*0815*A*000~\nGS*PO*", 1)
+    events = list(read_x12(raw))
+    end = next(ev for ev in events if isinstance(ev, InterchangeEnd))
+    assert [s.get(1) for s in end.interchange.ta1s] == ["000000777"]
+    assert collect(raw)["interchange"] == []

@@ -52,6 +52,7 @@ class ReceivedItem(SQLModel, table=True):
     state: str = Field(default=ItemState.RECEIVED, index=True, max_length=16)
     format: str | None = Field(default=None, max_length=16)
     duplicate_of: str | None = Field(default=None, max_length=40)
+    replay_of: str | None = Field(default=None, index=True, max_length=40)  # the original item, for replays
     archived: bool = False
     summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
@@ -74,6 +75,8 @@ class DocumentRecord(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())
     delivered_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     delivery_ref: str | None = Field(default=None, max_length=1024)
+    # Stable across replays of the same input: the ERP gets one delivery per key, ever.
+    idempotency_key: str | None = Field(default=None, index=True, max_length=160)
 
 
 class IssueRecord(SQLModel, table=True):

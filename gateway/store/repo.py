@@ -55,6 +55,20 @@ def open_exception(session: Session, *, item_id: str, stage: str, code: str, mes
     return exc
 
 
+def resolve_exceptions(session: Session, item_id: str, *, actor: str, resolution: str) -> int:
+    """Close an item's open exceptions with a reason (one audit entry each)."""
+    open_ = session.exec(select(ExceptionRecord).where(ExceptionRecord.item_id == item_id,
+                                                       ExceptionRecord.status == "open")).all()
+    for exc in open_:
+        exc.status = "resolved"
+        exc.resolved_at = utcnow()
+        exc.resolution = resolution
+        session.add(exc)
+        audit(session, "resolved", item_id=item_id, document_id=exc.document_id, actor=actor,
+              detail=f"{exc.code}: {resolution}")
+    return len(open_)
+
+
 def next_control_number(session: Session, partner_id: str, kind: str) -> int:
     """Allocate the next control number inside the caller's transaction (one UPSERT, race-free)."""
     value = session.execute(  # type: ignore[call-overload,unused-ignore]
@@ -81,18 +95,28 @@ def find_identical(session: Session, partner_id: str | None, sha256: str) -> Rec
     return session.exec(stmt).first()
 
 
-def envelope_seen_before(session: Session, partner_key: str, kind: str, control: str, item_id: str,
+def envelope_seen_before(session: Session, partner_key: str, kind: str, control: str, exclude: set[str],
                          window_days: int) -> str | None:
-    """The item that already brought this control number within the window, if any."""
+    """The item that already brought this control number within the window, if any.
+
+    `exclude` holds the item itself and, for a replay, the original and its other replays.
+    """
     since = utcnow() - dt.timedelta(days=window_days)
     stmt = (
         select(EnvelopeSeen.item_id)
         .where(EnvelopeSeen.partner_key == partner_key, EnvelopeSeen.kind == kind,
-               EnvelopeSeen.control == control, EnvelopeSeen.item_id != item_id,
+               EnvelopeSeen.control == control, col(EnvelopeSeen.item_id).not_in(exclude),
                col(EnvelopeSeen.seen_at) >= since)
         .limit(1)
     )
     return session.exec(stmt).first()
+
+
+def replay_family(session: Session, item: ReceivedItem) -> set[str]:
+    """The item, the original it replays and every replay of that original."""
+    root = item.replay_of or item.id
+    others = session.exec(select(ReceivedItem.id).where(ReceivedItem.replay_of == root)).all()
+    return {item.id, root, *others}
 
 
 def remember_envelope(session: Session, partner_key: str, kind: str, control: str, item_id: str) -> None:

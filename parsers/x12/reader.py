@@ -80,6 +80,7 @@ class Interchange:
     iea: Segment | None = None
     issues: list[Issue] = field(default_factory=list)
     groups_seen: int = 0
+    ta1s: list[Segment] = field(default_factory=list)  # interchange acknowledgements sent to us
 
     @property
     def delimiters(self) -> Delimiters:
@@ -482,6 +483,8 @@ class X12Reader:
                 if group is not None:
                     yield close_group(None)
                 yield close_interchange(seg)
+            elif tag == "TA1" and group is None:
+                interchange.ta1s.append(seg)
             elif tag == "SE":
                 interchange.issues.append(error("X12_ENVELOPE_STRUCTURE", "SE without an ST before it.",
                                                 seg.location()))
