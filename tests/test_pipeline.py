@@ -185,9 +185,9 @@ def test_replay_after_a_configuration_fix_delivers_once(gateway: Gateway, config
 
 
 def test_an_inbound_997_is_recorded_and_never_acknowledged(gateway: Gateway, config: Config) -> None:
-    raw = ("ISA*00*          *00*          *ZZ*ACMEBUYER      *ZZ*EDIGW          *250310*0815*U*00401*000000501*0*P*>~"
-           "GS*FA*ACMEBUYER*EDIGW*20250310*0815*501*X*004010~ST*997*0001~AK1*PO*7~AK9*A*1*1*1~SE*4*0001~"
-           "GE*1*501~IEA*1*000000501~").encode()
+    raw = (b"ISA*00*          *00*          *ZZ*ACMEBUYER      *ZZ*EDIGW          *250310*0815*U*00401*000000501*0*P*>~"
+           b"GS*FA*ACMEBUYER*EDIGW*20250310*0815*501*X*004010~ST*997*0001~AK1*PO*7~AK9*A*1*1*1~SE*4*0001~"
+           b"GE*1*501~IEA*1*000000501~")
     item_id = run(gateway, raw)
     assert item(gateway, item_id).state == "acknowledged"
     assert exceptions(gateway, item_id) == []

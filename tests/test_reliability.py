@@ -121,3 +121,49 @@ def test_sigkill_mid_batch_finishes_every_item_exactly_once(served: Served) -> N
     numbers = sorted(p.read_text().split('"number": "')[1].split('"')[0] for p in delivered)
     assert numbers == [f"PO-K{n:03d}" for n in range(total)]
     assert not [p for p in served.inbound.iterdir() if not p.name.startswith(".")]
+
+
+def test_bad_inputs_end_visible_and_the_gateway_keeps_serving(served: Served, tmp_path: Path,
+                                                              database_url: str) -> None:
+    from sqlmodel import select
+
+    from gateway.store.db import make_engine, session_scope
+    from gateway.store.models import ExceptionRecord, ReceivedItem
+
+    served.start()
+    shared = served.data / "inbound"
+    served.drop("empty.edi", b"")
+    served.drop("garbage.bin", bytes((n * 7919) % 251 for n in range(50 * 1024 * 1024)))
+    served.drop("first.edi", order_file("PO-OK1", 301))
+    (shared / "stranger.edi").write_bytes(order_file("PO-X", 302, sender="STRANGER"))
+    wait_for(lambda: len(served.delivered()) == 1, 60, "the first valid order")
+    served.drop("again.edi", order_file("PO-OK1", 301))  # identical bytes
+    served.drop("reused.edi", order_file("PO-OK2", 301))  # new content, reused ISA13
+    served.drop("last.edi", order_file("PO-OK3", 303))
+    wait_for(lambda: len(served.delivered()) == 2, 60, "the order after the bad inputs")
+    assert served.proc is not None and served.proc.poll() is None, "the gateway died"
+
+    engine = make_engine(database_url)
+    expected = {"empty.edi": ("exception", "UNSUPPORTED_FORMAT"), "garbage.bin": ("exception", "UNSUPPORTED_FORMAT"),
+                "stranger.edi": ("exception", "UNKNOWN_PARTNER"), "again.edi": ("duplicate", None),
+                "reused.edi": ("exception", "X12_DUPLICATE_INTERCHANGE"), "first.edi": ("acknowledged", None),
+                "last.edi": ("acknowledged", None)}
+
+    def settled() -> bool:
+        with session_scope(engine) as s:
+            states = {i.source_name: i.state for i in s.exec(select(ReceivedItem)).all()}
+        return all(states.get(name) == state for name, (state, _) in expected.items())
+
+    wait_for(settled, 60, "every item to settle")
+    with session_scope(engine) as s:
+        for it in s.exec(select(ReceivedItem)).all():
+            state, code = expected[it.source_name]
+            codes = [e.code for e in s.exec(select(ExceptionRecord).where(ExceptionRecord.item_id == it.id)).all()]
+            assert (it.state, code in codes if code else codes == []) == (state, True), (it.source_name, codes)
+            if state == "duplicate":
+                assert "Identical to item" in it.summary
+            if code:
+                message = s.exec(select(ExceptionRecord.message).where(ExceptionRecord.item_id == it.id)).first()
+                assert message and len(message) > 30  # a sentence a person can act on
+    engine.dispose()
+    assert not [p for p in served.inbound.iterdir() if not p.name.startswith(".")]
