@@ -48,6 +48,10 @@ class SyntaxRule:
 
     kind: str
     positions: tuple[int, ...]
+    lowest: int = 0  # the smallest position, so a check can skip rules wholly past a segment's end
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lowest", min(self.positions) if self.positions else 0)
 
     @property
     def text(self) -> str:

@@ -400,19 +400,24 @@ class _Mapper:
                                  f"{seen[number].number}).", po1, 1)
                 else:
                     seen[number] = po1
-            line = Line(
+            item_ids: dict[str, str] = {}
+            elements = po1.elements
+            for q in range(6, len(elements) - 1, 2):
+                qualifier, value = elements[q].strip(), elements[q + 1].strip()
+                if qualifier and value:
+                    item_ids.setdefault(ITEM_ID_QUALIFIERS.get(qualifier.upper(), qualifier.lower()), value)
+            # model_construct: every value is already typed here, and this runs once per order line
+            line = Line.model_construct(
                 line_number=number or str(ordinal),
                 quantity=self.decimal(po1, 2, "X12_INVALID_QUANTITY", "quantity ordered"),
                 uom=po1.get(3).strip() or None,
                 unit_price=self.decimal(po1, 4, "X12_INVALID_PRICE", "unit price"),
+                description=self._description(loop[1:]),
+                item_ids=item_ids,
                 po_number=doc.number,
+                package=None,
+                status=None,
             )
-            for q in range(6, len(po1.elements), 2):
-                qualifier, value = po1.get(q).strip(), po1.get(q + 1).strip()
-                if not qualifier or not value:
-                    continue
-                line.item_ids.setdefault(ITEM_ID_QUALIFIERS.get(qualifier.upper(), qualifier.lower()), value)
-            line.description = self._description(loop[1:])
             for seg in loop[1:]:
                 if _tag(seg) == "N1":
                     # e.g. a per-line ship-to (store distribution): the canonical line has no parties

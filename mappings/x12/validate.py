@@ -93,6 +93,12 @@ def _present(value: str) -> bool:
 
 def _rule_broken(rule: SyntaxRule, els: list[str], n: int) -> bool:
     """Cheap yes/no check of one syntax rule; the reporting path re-derives the details."""
+    positions = rule.positions
+    if rule.kind == "P" and len(positions) == 2:  # the common case (qualifier/value pairs), inlined
+        a, b = positions
+        va = els[a] if a <= n else ""
+        vb = els[b] if b <= n else ""
+        return (bool(va) and not va.isspace()) != (bool(vb) and not vb.isspace())
     count = 0
     first = False
     for i, p in enumerate(rule.positions):
@@ -348,6 +354,9 @@ class _Validator:
                                        f"{_label(seg.tag, d)} is mandatory but missing. Fill it in.")
         if sdef.rules:
             for rule in sdef.rules:
+                # A rule whose elements all lie past the segment's end can only be broken if it is R.
+                if rule.lowest > n and rule.kind != "R":
+                    continue
                 if _rule_broken(rule, els, n):
                     self.rules(seg, (rule,), defs, els, n, position, loop_id, ak3, None)
 

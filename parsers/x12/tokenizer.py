@@ -73,7 +73,9 @@ class _Source:
         self.eof = self._stream is None
         self.base = 0  # absolute offset of buf[0]
         self.pos = 0  # cursor within buf
-        self._chunk = chunk_size
+        # Compacting drops consumed text to bound memory on streams; bytes handed in whole are kept whole
+        # (copying the rest of a large buffer at every chunk would cost far more than it saves).
+        self._chunk = chunk_size if self._stream is not None else max(chunk_size, len(self.buf) + 1)
 
     def fill(self) -> bool:
         """Read one more chunk; False at end of input."""
@@ -104,6 +106,10 @@ class _Source:
             self.base += self.pos
             self.buf = self.buf[self.pos :]
             self.pos = 0
+
+    @property
+    def compact_at(self) -> int:
+        return self._chunk
 
     @property
     def offset(self) -> int:
@@ -198,6 +204,8 @@ def tokenize(source: BinaryIO | bytes, chunk_size: int = CHUNK_SIZE) -> Iterator
 
         # --- segments up to IEA ---------------------------------------------------------------------
         term, elem = raw_term, raw_elem
+        term_len = len(term)
+        compact_at = src.compact_at
         line_breaks_reported = False
         while True:
             idx = src.buf.find(term, src.pos)
@@ -231,19 +239,24 @@ def tokenize(source: BinaryIO | bytes, chunk_size: int = CHUNK_SIZE) -> Iterator
                                   "Segments are followed by line breaks or indentation; they were ignored.",
                                   f"byte {src.base + start}")
             seg_offset = src.base + start
-            src.discard_to(idx + len(term))
+            end = idx + term_len
+            if end > compact_at:
+                src.discard_to(end)
+            else:
+                src.pos = end
             if not raw:
                 continue
-            if raw.startswith("ISA") and raw[3:4] == elem:
+            elements = raw.split(elem)
+            tag = elements[0]
+            if tag == "ISA":
                 # a new interchange without an IEA before it: let the reader report the missing IEA
                 src.pos = seg_offset - src.base
                 break
-            elements = raw.split(elem)
             if not raw.isascii():
                 elements = [_fix_text(e) for e in elements]
             number += 1
             yield Segment(elements, number, seg_offset, delimiters)
-            if raw.startswith("IEA") and (len(raw) == 3 or raw[3:4] == elem):
+            if tag == "IEA":
                 break
 
 
