@@ -18,6 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
+import click
 import typer
 from sqlmodel import col, select
 
@@ -275,11 +276,21 @@ def _quiet_logs() -> None:
 
 
 def main() -> None:
+    """Entry point: usage errors in one line, and never a traceback."""
     try:
-        app()
-    except SystemExit:
-        raise
-    except KeyboardInterrupt:
+        # Without standalone mode click returns a command's exit code instead of raising it.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        hint = f" (see: edigw {exc.ctx.info_name} --help)" if exc.ctx is not None and exc.ctx.info_name else ""
+        typer.echo(f"edigw: {exc.format_message()}{hint}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        typer.echo(f"edigw: {exc.format_message()}", err=True)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.Abort):
         sys.exit(130)
     except Exception as exc:  # the contract: never a traceback
         typer.echo(f"edigw: internal error: {type(exc).__name__}: {exc}", err=True)

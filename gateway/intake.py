@@ -31,11 +31,12 @@ class Received:
 
 
 def receive(engine: Engine, raw: bytes, *, channel: str, partner_id: str | None = None,
-            source_name: str = "") -> Received:
+            source_name: str = "", resumable: bool = False) -> Received:
+    """Store the bytes; `resumable` channels (folders) may hand in a file again that was stored but not archived."""
     digest = hashlib.sha256(raw).hexdigest()
     with session_scope(engine) as session:
         original = repo.find_identical(session, partner_id, digest)
-        if original is not None and not original.archived and original.channel == channel \
+        if resumable and original is not None and not original.archived and original.channel == channel \
                 and original.source_name == source_name:
             return Received(original.id, original.state, resumed=True)
         item = ReceivedItem(id=new_id("itm"), partner_id=partner_id, channel=channel, source_name=source_name,

@@ -135,6 +135,7 @@ def _analyse_x12(session: Session, config: Config, item: ReceivedItem) -> Planne
     partner_key = partner.id if partner else "unknown"
     family = repo.replay_family(session, item)
     window = config.gateway.duplicate_window_days
+    remembered: set[tuple[str, str]] = set()  # once per item, however often a file repeats a number
     for ic in analysis.interchanges:
         isa = ic.interchange
         for g in ic.groups:
@@ -147,7 +148,7 @@ def _analyse_x12(session: Session, config: Config, item: ReceivedItem) -> Planne
                     f"Group control number {group.control_number} from {group.sender_id} was already used in "
                     f"item {earlier_group}; the group is processed, but ask the partner to keep GS06 unique.",
                     group.gs.location(6)))
-            repo.remember_envelope(session, partner_key, "gs", gs_key, item.id)
+            remembered.add(("gs", gs_key))
         if not isa.control_number:
             continue
         earlier = repo.envelope_seen_before(session, partner_key, "isa", isa.control_number, family, window)
@@ -157,10 +158,12 @@ def _analyse_x12(session: Session, config: Config, item: ReceivedItem) -> Planne
                                     f"from this partner in item {earlier}; this interchange is not processed. "
                                     "If it is a genuine new interchange, ask the partner to send it with a new "
                                     "ISA13, or replay it from the inbox.", isa.isa.location(13)))
-        repo.remember_envelope(session, partner_key, "isa", isa.control_number, item.id)
+        remembered.add(("isa", isa.control_number))
         if any(i.code == "X12_DUPLICATE_INTERCHANGE" for i in isa.issues):
             duplicate_interchanges.add(id(isa))
 
+    for kind, control in sorted(remembered):
+        repo.remember_envelope(session, partner_key, kind, control, item.id)
     for issue in item_issues:
         _store_issue(session, item.id, None, "parse", issue)
     for ic in analysis.interchanges:

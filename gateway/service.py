@@ -38,15 +38,17 @@ class Gateway:
         self.pipeline.stop()
         self.engine.dispose()
 
-    def ingest(self, raw: bytes, *, channel: str, partner_id: str | None = None, source_name: str = "") -> Received:
+    def ingest(self, raw: bytes, *, channel: str, partner_id: str | None = None, source_name: str = "",
+               resumable: bool = False) -> Received:
         """Store first, then hand to the pipeline (a duplicate is stored and stops there)."""
-        received = receive(self.engine, raw, channel=channel, partner_id=partner_id, source_name=source_name)
+        received = receive(self.engine, raw, channel=channel, partner_id=partner_id, source_name=source_name,
+                           resumable=resumable)
         if received.needs_processing:
             self.pipeline.submit(received.item_id)
         return received
 
     def _on_file(self, path: Path, raw: bytes, partner_id: str | None) -> None:
-        received = self.ingest(raw, channel="folder", partner_id=partner_id, source_name=path.name)
+        received = self.ingest(raw, channel="folder", partner_id=partner_id, source_name=path.name, resumable=True)
         assert self.folder is not None
         where = self.folder.archive(path, received.item_id, partner_id)
         mark_archived(self.engine, received.item_id, str(where))

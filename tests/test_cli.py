@@ -249,8 +249,6 @@ def test_invalid_format_exits_2() -> None:
     assert "--format" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="Click/Typer usage errors print a usage line, a hint and a multi-line Rich "
-                                       "error panel on stderr, not the one-line 'edigw: ...' message")
 def test_invalid_format_message_is_one_line(work: Path) -> None:
     ran = run_process([*console_script(), "parse", str(SAMPLES / "x12" / "acme_850_004010.edi"),
                        "--format", "docx"], cwd=work)
@@ -654,17 +652,11 @@ def test_ingest_of_the_same_bytes_under_another_name_is_a_duplicate(ingested: In
     assert lines[0]["state"] == "duplicate"
 
 
-@pytest.mark.xfail(strict=True, reason="without --partner, intake looks for identical bytes with partner_id=None, "
-                                       "but the original item got partner 'acme' during analysis: the repeat is "
-                                       "processed again and ends as an X12_DUPLICATE_INTERCHANGE exception")
 def test_second_ingest_of_the_same_file_is_a_duplicate(ingested: Ingested) -> None:
     lines = json_lines(ingested.again)
     assert lines and all(line["state"] == "duplicate" for line in lines), lines
 
 
-@pytest.mark.xfail(strict=True, reason="intake 'resumes' an unarchived item with the same channel and name; CLI "
-                                       "items are never archived, so re-ingesting a path reprints the original's "
-                                       "documents as delivered and records nothing for the second receipt")
 def test_second_ingest_of_the_same_path_with_partner_is_a_duplicate(ingested: Ingested) -> None:
     lines = json_lines(ingested.with_partner)
     assert len(lines) == 2 and lines[1]["state"] == "duplicate", lines
@@ -681,8 +673,6 @@ def test_items_lists_the_ingested_item(ingested: Ingested) -> None:
     assert received == sorted(received, reverse=True)  # newest first
 
 
-@pytest.mark.xfail(strict=True, reason="items/show print naive timestamps (no UTC offset); DESIGN: time is "
-                                       "timezone-aware UTC")
 def test_items_timestamps_carry_their_timezone(ingested: Ingested) -> None:
     for item in json_lines(ingested.items):
         assert datetime.fromisoformat(item["received_at"]).utcoffset() is not None, item["received_at"]
@@ -712,9 +702,6 @@ def test_show_of_an_unknown_item_exits_2(ingested: Ingested) -> None:
     one_line_error(ran.stderr)
 
 
-@pytest.mark.xfail(strict=True, reason="an item carrying the same GS06 twice makes analyse_item insert the same "
-                                       "envelope_seen row twice: IntegrityError, 5 DBOS retries, tracebacks on "
-                                       "stderr, exit 2, item stuck in 'received'")
 def test_ingest_of_a_file_repeating_its_interchange(ingested: Ingested) -> None:
     ran = ingested.twice_in_one_file
     assert "Traceback" not in ran.stderr and ran.code in (0, 1), (ran.code, ran.stderr[-2000:])

@@ -86,7 +86,7 @@ def test_repetition_separator_only_from_00402() -> None:
 
 def test_garbage_empty_and_truncated_inputs_are_issues() -> None:
     assert codes(split(b"")[1]) == ["X12_EMPTY"]
-    assert codes(split(b"   \n")[1]) == ["X12_LEADING_WHITESPACE", "X12_EMPTY"]
+    assert codes(split(b"   \n")[1]) == ["X12_EMPTY"]
     assert codes(split(b"hello world, not edi")[1]) == ["X12_NOT_X12"]
     raw = order_file("PO1", 1, terminator="~")
     segs, issues = split(raw[: len(raw) // 2])

@@ -169,8 +169,18 @@ class FolderChannel:
         day = dt.datetime.now(dt.UTC).strftime("%Y%m%d")
         target = base / day / f"{item_id}__{path.name}"
         target.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(FileNotFoundError):
-            shutil.move(str(path), str(target))
+        try:
+            # Link + unlink rather than rename: an inotify rename out of a watched folder is held back
+            # by watchdog for half a second waiting for its pair, and with it every later event.
+            os.link(path, target)
+            os.unlink(path)
+        except FileExistsError:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        except OSError:  # another file system, or links not allowed: a plain move
+            with contextlib.suppress(FileNotFoundError):
+                shutil.move(str(path), str(target))
         return target
 
 

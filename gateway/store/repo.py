@@ -84,15 +84,16 @@ def next_control_number(session: Session, partner_id: str, kind: str) -> int:
 
 
 def find_identical(session: Session, partner_id: str | None, sha256: str) -> ReceivedItem | None:
-    """The first item with the same bytes from the same partner (the original of a duplicate)."""
-    stmt = (
-        select(ReceivedItem)
-        .where(ReceivedItem.sha256 == sha256, ReceivedItem.partner_id == partner_id,
-               ReceivedItem.duplicate_of == None)  # noqa: E711 - SQL IS NULL
-        .order_by(col(ReceivedItem.received_at))
-        .limit(1)
-    )
-    return session.exec(stmt).first()
+    """The first item with the same bytes from the same partner (the original of a duplicate).
+
+    With the partner not known at intake (a shared folder), identical bytes carry the same ISA sender,
+    so the same content from any partner is the same partner's.
+    """
+    stmt = select(ReceivedItem).where(ReceivedItem.sha256 == sha256, ReceivedItem.duplicate_of == None,  # noqa: E711
+                                      ReceivedItem.replay_of == None)  # noqa: E711
+    if partner_id is not None:
+        stmt = stmt.where(ReceivedItem.partner_id == partner_id)
+    return session.exec(stmt.order_by(col(ReceivedItem.received_at)).limit(1)).first()
 
 
 def envelope_seen_before(session: Session, partner_key: str, kind: str, control: str, exclude: set[str],

@@ -140,7 +140,7 @@ def tokenize(source: BinaryIO | bytes, chunk_size: int = CHUNK_SIZE) -> Iterator
                 src.discard_to(j)
                 continue
             break
-        if first and skipped_ws:
+        if first and skipped_ws and src.ensure(1) and src.pos < len(src.buf):
             yield warning("X12_LEADING_WHITESPACE",
                           f"{skipped_ws} whitespace byte(s) before the ISA segment were ignored.", "byte 0")
         first = False
