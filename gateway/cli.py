@@ -232,6 +232,38 @@ def items(state: Annotated[str | None, typer.Option("--state")] = None,
 
 
 @app.command()
+def documents(state: Annotated[str | None, typer.Option("--state")] = None,
+              kind: Annotated[str | None, typer.Option("--kind")] = None,
+              number: Annotated[str | None, typer.Option("--number", help="document or PO number")] = None,
+              partner: PartnerOpt = None, limit: Annotated[int, typer.Option("--limit")] = 50,
+              config: ConfigOpt = None) -> None:
+    """List canonical documents, newest first, as JSON lines ("did Acme's order 4711 come in?")."""
+    from sqlalchemy import or_
+
+    from gateway.store.db import make_engine, migrate, session_scope
+    from gateway.store.models import DocumentRecord
+
+    cfg = _config(config)
+    engine = make_engine(cfg.database_url)
+    migrate(engine)
+    with session_scope(engine) as session:
+        stmt = select(DocumentRecord).order_by(col(DocumentRecord.created_at).desc()).limit(limit)
+        if state:
+            stmt = stmt.where(DocumentRecord.state == state)
+        if kind:
+            stmt = stmt.where(DocumentRecord.kind == kind)
+        if partner:
+            stmt = stmt.where(DocumentRecord.partner_id == partner)
+        if number:
+            stmt = stmt.where(or_(col(DocumentRecord.number) == number, col(DocumentRecord.po_number) == number))
+        for d in session.exec(stmt).all():
+            typer.echo(json.dumps({"id": d.id, "item": d.item_id, "partner": d.partner_id, "kind": d.kind,
+                                   "number": d.number, "po_number": d.po_number, "state": d.state,
+                                   "test": d.test, "created_at": d.created_at.isoformat(),
+                                   "delivered_to": d.delivery_ref}))
+
+
+@app.command()
 def show(item_id: str, config: ConfigOpt = None) -> None:
     """Show one item: its state, documents, issues, exceptions and history, as JSON."""
     from gateway.store.db import make_engine, migrate, session_scope

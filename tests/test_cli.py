@@ -592,6 +592,7 @@ class Ingested:
     items: Ran
     show: Ran | None
     twice_in_one_file: Ran  # one interchange written twice into one file (another site)
+    documents: Ran | None = None  # `documents --number` for the sample's first order
 
 
 def json_lines(ran: Ran) -> list[dict[str, Any]]:
@@ -616,13 +617,15 @@ def ingested(tmp_path_factory: pytest.TempPathFactory) -> Ingested:
         listed = json_lines(items)
         original = [i for i in listed if i["source"] == INGEST_SAMPLE.name and i["state"] == "acknowledged"]
         show = site.run("show", original[-1]["id"]) if original else None
+        first_number = json.loads(INGEST_SAMPLE.with_suffix(".json").read_text())[0]["number"]
+        documents = site.run("documents", "--number", first_number)
         out, err = background.communicate(timeout=120)
     finally:
         if background.poll() is None:
             background.kill()
             background.wait()
     twice_in_one_file = Ran(background.returncode, out.decode(), err.decode("utf-8", "replace"))
-    return Ingested(site, first, again, with_partner, items, show, twice_in_one_file)
+    return Ingested(site, first, again, with_partner, items, show, twice_in_one_file, documents)
 
 
 def test_ingest_prints_one_line_per_document(ingested: Ingested) -> None:
@@ -694,6 +697,15 @@ def test_show_gives_documents_and_history(ingested: Ingested) -> None:
     assert reached[0] == "parsed" and reached[-1] == "acknowledged"
     assert any(h["action"] == "ack_sent" for h in history)
     assert shown["exceptions"] == []
+
+
+def test_documents_finds_an_order_by_number(ingested: Ingested) -> None:
+    assert ingested.documents is not None and ingested.documents.code == 0, ingested.documents.stderr
+    expected = json.loads(INGEST_SAMPLE.with_suffix(".json").read_text())[0]
+    found = json_lines(ingested.documents)
+    assert [(d["kind"], d["number"], d["partner"], d["state"]) for d in found] == [
+        ("order", expected["number"], "acme", "delivered")]
+    assert Path(found[0]["delivered_to"]).is_file()
 
 
 def test_show_of_an_unknown_item_exits_2(ingested: Ingested) -> None:

@@ -167,3 +167,28 @@ def test_bad_inputs_end_visible_and_the_gateway_keeps_serving(served: Served, tm
                 assert message and len(message) > 30  # a sentence a person can act on
     engine.dispose()
     assert not [p for p in served.inbound.iterdir() if not p.name.startswith(".")]
+
+
+def test_a_file_still_being_written_is_not_picked_up_early(served: Served) -> None:
+    served.start()
+    raw = order_file("PO-SLOW", 401, lines=30)
+    path = served.inbound / "slow.edi"
+    with open(path, "wb") as fh:  # written in pieces, each pause shorter than the settle time
+        for i in range(0, len(raw), 200):
+            fh.write(raw[i : i + 200])
+            fh.flush()
+            time.sleep(0.03)
+    wait_for(lambda: len(served.delivered()) == 1, 30, "the slowly written order")
+    assert b"PO-SLOW" in served.delivered()[0].read_bytes()
+    assert b'"line_count": 30' in served.delivered()[0].read_bytes()
+
+
+def test_a_temporary_name_is_ignored_until_the_rename(served: Served) -> None:
+    served.start()
+    part = served.inbound / "big.edi.part"
+    part.write_bytes(order_file("PO-PART", 402)[:200])
+    time.sleep(1.5)  # well past the settle time and a re-scan: a .part file must still be left alone
+    assert part.exists() and served.delivered() == []
+    part.write_bytes(order_file("PO-PART", 402))
+    part.rename(served.inbound / "big.edi")
+    wait_for(lambda: len(served.delivered()) == 1 and len(served.acks()) == 1, 30, "the renamed order")
