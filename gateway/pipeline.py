@@ -88,9 +88,8 @@ def deliver_step(document_id: str) -> str:
     return ref
 
 
-@DBOS.step(retries_allowed=True, max_attempts=6, interval_seconds=1.0, backoff_rate=2.0)
-def acknowledge_step(ack_id: str) -> str:
-    rt = _rt()
+def send_ack(rt: Runtime, ack_id: str) -> str:
+    """Send one stored acknowledgement unless it was sent already (same file name, same bytes)."""
     with session_scope(rt.engine) as session:
         ack = session.get(Acknowledgement, ack_id)
         if ack is None:
@@ -112,10 +111,20 @@ def acknowledge_step(ack_id: str) -> str:
     return where
 
 
-@DBOS.step(retries_allowed=True, max_attempts=5, interval_seconds=0.5)
-def finish_step(item_id: str, failures: list[str]) -> str:
-    """Settle the item's state from its documents and acknowledgements."""
+@DBOS.step(retries_allowed=True, max_attempts=6, interval_seconds=1.0, backoff_rate=2.0)
+def acknowledge_and_finish_step(item_id: str, ack_ids: list[str], failures: list[str]) -> str:
+    """Send the item's acknowledgements, then settle its state: the last side effect and the books, one step.
+
+    Re-running it after a crash is harmless: sent acknowledgements are skipped, the state is derived.
+    """
     rt = _rt()
+    for ack_id in ack_ids:
+        send_ack(rt, ack_id)
+    return settle(rt, item_id, failures)
+
+
+def settle(rt: Runtime, item_id: str, failures: list[str]) -> str:
+    """Settle the item's state from its documents and acknowledgements."""
     with session_scope(rt.engine) as session:
         item = session.get(ReceivedItem, item_id)
         if item is None:
@@ -153,9 +162,7 @@ def process_item(item_id: str) -> str:
             deliver_step(document_id)
         except Exception as exc:  # retries exhausted: the document goes to the inbox, the item goes on
             failures.append(f"{document_id}|{exc}")
-    for ack_id in planned["acks"]:
-        acknowledge_step(ack_id)
-    return finish_step(item_id, failures)
+    return acknowledge_and_finish_step(item_id, planned["acks"], failures)
 
 
 def sqlite_system_engine(url: str) -> Engine:
@@ -227,6 +234,6 @@ class Pipeline:
             self.submit(item_id)
         return len(ids)
 
-    def wait(self, item_id: str, timeout: float = 60.0) -> str:
+    def wait(self, item_id: str) -> str:
         handle: WorkflowHandle[str] = DBOS.retrieve_workflow(item_id)
-        return handle.get_result()
+        return handle.get_result(polling_interval_sec=0.02)  # DBOS's default polls once a second

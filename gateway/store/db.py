@@ -11,7 +11,6 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -34,8 +33,9 @@ def make_engine(url: str) -> Engine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+        # A pool, not a connection per transaction: closing SQLite's last connection checkpoints the WAL.
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60},
-                               poolclass=NullPool)
+                               pool_size=16, max_overflow=16, pool_pre_ping=False)
         event.listen(engine, "connect", _sqlite_pragmas)
         # SQLite's default deferred transactions deadlock writers under WAL; take the write lock up front.
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
