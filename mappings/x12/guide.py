@@ -311,6 +311,19 @@ def _read_json(path: Path) -> dict[str, Any]:
 def _raw_dictionary(version: str) -> dict[str, Any]:
     """A version's dictionary with its base versions merged in (later versions override)."""
     data = _read_json(GUIDES_DIR / version / "dictionary.json")
+    # Sets added later bring their own segments in dictionary-<set>.json beside the shared dictionary;
+    # a segment, element or composite defined twice must be defined identically.
+    for extra in sorted((GUIDES_DIR / version).glob("dictionary-*.json")):
+        more = _read_json(extra)
+        for key in ("elements", "composites", "segments"):
+            target = data.setdefault(key, {})
+            for name, definition in more.get(key, {}).items():
+                if name in target and target[name] != definition:
+                    raise ValueError(f"{extra.name}: {key[:-1]} {name} is already defined differently in the "
+                                     f"{version} dictionary")
+                target[name] = definition
+        data["other_segment_ids"] = sorted(set(data.get("other_segment_ids", []))
+                                           | set(more.get("other_segment_ids", [])))
     base = data.get("base")
     if not base:
         return data

@@ -8,6 +8,7 @@ logged with its traceback, and `strict=True` (what tests use) re-raises it so a 
 
 from __future__ import annotations
 
+import importlib
 import logging
 from collections.abc import Callable
 
@@ -22,6 +23,22 @@ log = logging.getLogger(__name__)
 Mapper = Callable[[TransactionSet], tuple[Document, list[Issue]]]
 
 MAPPERS: dict[str, Mapper] = {"850": map_850}
+
+
+def mapper_for(set_id: str) -> Mapper | None:
+    """The registered mapper, else `map_<set>` from a module `mappings.x12.map_<set>` if there is one."""
+    mapper = MAPPERS.get(set_id)
+    if mapper is None and set_id.isdigit():
+        try:
+            module = importlib.import_module(f"mappings.x12.map_{set_id}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"mappings.x12.map_{set_id}":
+                raise  # the module exists but is broken: that is a bug to see, not a missing mapper
+            return None
+        found = getattr(module, f"map_{set_id}", None)
+        if callable(found):
+            mapper = MAPPERS.setdefault(set_id, found)
+    return mapper
 
 
 def _set_label(ts: TransactionSet) -> tuple[str, str]:
@@ -51,7 +68,7 @@ def _failing_segment(exc: BaseException) -> Segment | None:
 def map_set(ts: TransactionSet, *, strict: bool = False) -> tuple[Document | None, list[Issue]]:
     """Map one transaction set; (None, issues) when there is no mapper for it or the mapper failed."""
     set_id, control = _set_label(ts)
-    mapper = MAPPERS.get(set_id)
+    mapper = mapper_for(set_id)
     if mapper is None:
         where = ts.segments[0].location(1) if ts.segments and ts.segments[0].elements else ""
         return None, [warning("X12_SET_NOT_MAPPED",
