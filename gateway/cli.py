@@ -88,6 +88,8 @@ def _unsupported(fmt: str) -> Issue:
 def parse(file: Path, format: Annotated[InputFormat, typer.Option("--format")] = InputFormat.auto,
           partner: PartnerOpt = None, config: ConfigOpt = None) -> None:
     """Parse, map and validate one input without storing it; print {"documents", "issues"} as JSON."""
+    from gateway.processing import sniff_partner
+
     cfg = _config(config)
     _partner(cfg, partner)
     raw = _read(file)
@@ -95,7 +97,8 @@ def parse(file: Path, format: Annotated[InputFormat, typer.Option("--format")] =
     documents: list[dict[str, Any]] = []
     issues: list[Issue]
     if fmt == "x12" or (fmt == "unknown" and format == InputFormat.auto):
-        analysis = analyse_x12(raw)
+        guide_partner = sniff_partner(cfg, partner, raw)
+        analysis = analyse_x12(raw, guide_partner.guide_overlays() if guide_partner else ())
         documents = [s.document.to_json_dict() for s in analysis.sets if s.document is not None]
         issues = analysis.issues
     else:
@@ -113,7 +116,10 @@ def ack(file: Path, partner: PartnerOpt = None, config: ConfigOpt = None) -> Non
     raw = _read(file)
     if detect_format(raw[:8192]) not in ("x12", "unknown"):
         _die(f"{file}: not an X12 interchange; only X12 inputs are acknowledged with TA1/997/999", 1)
-    analysis = analyse_x12(raw)
+    from gateway.processing import sniff_partner
+
+    guide_partner = sniff_partner(cfg, partner, raw)
+    analysis = analyse_x12(raw, guide_partner.guide_overlays() if guide_partner else ())
     now = dt.datetime.now(dt.UTC)
     out = bytearray()
     for position, ic in enumerate(analysis.interchanges):

@@ -9,9 +9,12 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mappings.x12.guide import available_versions, load_guide
+from mappings.x12.process import GuideOverlay
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "gateway.toml"
 
@@ -39,6 +42,18 @@ class AckConfig(_Model):
     enabled: bool = True
 
 
+class OverlayConfig(_Model):
+    """A partner's narrowing of a base guide: same shape as `Guide.with_overlay`, per set and versions."""
+
+    set: str = Field(pattern=r"^\d{3}$")
+    versions: list[str] = Field(default_factory=list)  # empty: every version of the set
+    segments: dict[str, Any] = Field(default_factory=dict)
+    loops: dict[str, Any] = Field(default_factory=dict)
+
+    def to_overlay(self) -> GuideOverlay:
+        return GuideOverlay(self.set, {"segments": self.segments, "loops": self.loops}, tuple(self.versions))
+
+
 class PartnerConfig(_Model):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     name: str = ""
@@ -47,6 +62,11 @@ class PartnerConfig(_Model):
     ack: AckConfig = Field(default_factory=AckConfig)
     # Accept test interchanges (ISA15=T) into the pipeline; they never reach a production ERP.
     accept_test: bool = True
+    # The partner's implementation guide as overlays on the base X12 guides (narrowing only).
+    overlays: list[OverlayConfig] = Field(default_factory=list)
+
+    def guide_overlays(self) -> list[GuideOverlay]:
+        return [o.to_overlay() for o in self.overlays]
 
     def owns(self, qualifier: str, ident: str) -> bool:
         return any(i.matches(qualifier, ident) for i in self.identities)
@@ -127,4 +147,26 @@ def load_config(path: str | Path | None = None) -> Config:
     ids = [p.id for p in config.partners]
     if len(ids) != len(set(ids)):
         raise ConfigError(f"configuration file {chosen}: partner ids must be unique, got {ids}")
+    for partner in config.partners:
+        for n, overlay in enumerate(partner.overlays):
+            problem = check_overlay(overlay)
+            if problem:
+                raise ConfigError(f"configuration file {chosen}: partner {partner.id}, overlay {n + 1} "
+                                  f"(set {overlay.set}): {problem}")
     return config
+
+
+def check_overlay(overlay: OverlayConfig) -> str | None:
+    """Why this overlay cannot apply to its base guides, or None when it can."""
+    versions = overlay.versions or available_versions(overlay.set)
+    if not versions:
+        return f"there is no guide for transaction set {overlay.set}"
+    for version in versions:
+        guide, _ = load_guide(overlay.set, version)
+        if guide is None or (overlay.versions and guide.version != version):
+            return f"there is no {overlay.set} guide for version {version}"
+        try:
+            guide.with_overlay(overlay.to_overlay().spec)
+        except (ValueError, KeyError, TypeError) as exc:
+            return str(exc)
+    return None

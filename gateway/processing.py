@@ -32,6 +32,8 @@ from mappings.x12.ack import AckNumbers, AckSettings, build_ack
 from mappings.x12.process import InterchangeOutcome, SetOutcome, X12Analysis, analyse_x12
 from parsers.detect import detect_format
 from parsers.issues import Issue, error, warning
+from parsers.x12.segments import Segment
+from parsers.x12.tokenizer import tokenize
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -119,8 +121,21 @@ def _resolve_partner(config: Config, item: ReceivedItem, analysis: X12Analysis) 
     return partner, None
 
 
+def sniff_partner(config: Config, partner_id: str | None, raw: bytes) -> PartnerConfig | None:
+    """The partner whose guide applies: the channel's, else the first ISA sender's."""
+    if partner_id is not None:
+        return config.partner(partner_id)
+    for token in tokenize(raw[:4096]):
+        if isinstance(token, Segment) and token.tag == "ISA":
+            return config.partner_for(token.get(5), token.get(6))
+        if isinstance(token, Segment):
+            break
+    return None
+
+
 def _analyse_x12(session: Session, config: Config, item: ReceivedItem) -> Planned:
-    analysis = analyse_x12(item.raw)
+    guide_partner = sniff_partner(config, item.partner_id, item.raw)
+    analysis = analyse_x12(item.raw, guide_partner.guide_overlays() if guide_partner else ())
     repo.set_item_state(session, item, ItemState.PARSED,
                         f"{len(analysis.interchanges)} interchange(s), {len(analysis.sets)} transaction set(s)")
     partner, partner_problem = _resolve_partner(config, item, analysis)

@@ -202,11 +202,11 @@ class Guide:
 # overlay helpers
 
 
-def _narrow_usage(base: str, new: str | None) -> str:
+def _narrow_usage(base: str, new: str | None, what: str = "") -> str:
     if not new or new == base:
         return base
     if base == "M" and new != "M":
-        raise ValueError(f"overlay cannot relax usage M to {new}")
+        raise ValueError(f"overlay cannot relax {what + ' ' if what else ''}usage M to {new}")
     return new
 
 
@@ -226,7 +226,8 @@ def _narrow_element(el: ElementDef, spec: dict[str, Any]) -> ElementDef:
         codes = frozenset(wanted)
         code_list = tuple(wanted)
     common = tuple(c for c in el.common if codes is None or c in codes)
-    return replace(el, common=common, usage=_narrow_usage(el.usage, spec.get("usage")), codes=codes,
+    return replace(el, common=common, usage=_narrow_usage(el.usage, spec.get("usage"), f"element {el.ref}"),
+                   codes=codes,
                    code_list=code_list,
                    min_len=max(el.min_len, int(spec.get("min", el.min_len))),
                    max_len=min(el.max_len, int(spec.get("max", el.max_len))))
@@ -253,7 +254,7 @@ def _overlay_loop(loop: LoopDef, path: str, seg_over: dict[str, dict[str, Any]],
             sub = _overlay_loop(child, child_path, seg_over, loop_over, dictionary)
             spec = loop_over.get(child_path)
             if spec:
-                sub = replace(sub, usage=_narrow_usage(sub.usage, spec.get("usage")),
+                sub = replace(sub, usage=_narrow_usage(sub.usage, spec.get("usage"), f"loop {child_path}"),
                               repeat=_narrow_max(sub.repeat, spec.get("repeat")))
             children.append(sub)
             continue
@@ -264,7 +265,7 @@ def _overlay_loop(loop: LoopDef, path: str, seg_over: dict[str, dict[str, Any]],
         if spec:
             if path and spec.get("elements"):
                 use = replace(use, segment=_narrow_segment(use.segment, spec["elements"]))
-            use = replace(use, usage=_narrow_usage(use.usage, spec.get("usage")),
+            use = replace(use, usage=_narrow_usage(use.usage, spec.get("usage"), f"segment {key}"),
                           max_use=_narrow_max(use.max_use, spec.get("max")))
         children.append(use)
     return replace(loop, children=tuple(children))

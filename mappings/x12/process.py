@@ -7,13 +7,13 @@ here touches a store or a network; the gateway and the CLI share it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from mappings.canonical import Document
 from mappings.x12.ack import GroupResult, SetResult
-from mappings.x12.guide import load_guide
+from mappings.x12.guide import Guide, load_guide
 from mappings.x12.translate import map_set
 from mappings.x12.validate import validate_set
 from parsers.issues import Issue
@@ -60,9 +60,41 @@ class InterchangeOutcome:
 Outcome = SetOutcome | InterchangeOutcome | FileIssue
 
 
-def process_x12(source: BinaryIO | bytes) -> Iterator[Outcome]:
+@dataclass(frozen=True)
+class GuideOverlay:
+    """A partner's narrowing of a base guide (see `Guide.with_overlay`), for one set and some versions."""
+
+    set_id: str
+    spec: dict[str, Any]
+    versions: tuple[str, ...] = ()  # empty: every version
+
+    def applies(self, set_id: str, version: str) -> bool:
+        return set_id == self.set_id and (not self.versions or version in self.versions)
+
+
+class _Guides:
+    """Guides for one input: the base guide per set and version, with the partner's overlays applied once."""
+
+    def __init__(self, overlays: Sequence[GuideOverlay]) -> None:
+        self.overlays = tuple(overlays)
+        self._cache: dict[tuple[str, str], tuple[Guide | None, list[Issue]]] = {}
+
+    def get(self, set_id: str, version: str) -> tuple[Guide | None, list[Issue]]:
+        key = (set_id, version)
+        if key not in self._cache:
+            guide, issues = load_guide(set_id, version)
+            if guide is not None:
+                for overlay in self.overlays:
+                    if overlay.applies(set_id, guide.version):
+                        guide = guide.with_overlay(overlay.spec)
+            self._cache[key] = (guide, issues)
+        return self._cache[key]
+
+
+def process_x12(source: BinaryIO | bytes, overlays: Sequence[GuideOverlay] = ()) -> Iterator[Outcome]:
     """Read, validate and map every transaction set of an X12 input, streaming."""
     reader = X12Reader(source)
+    guides = _Guides(overlays)
     current: InterchangeOutcome | None = None
     group_result: GroupResult | None = None
     ordinal = 0
@@ -71,7 +103,7 @@ def process_x12(source: BinaryIO | bytes) -> Iterator[Outcome]:
             ts = event.transaction_set
             ordinal += 1
             issues = list(ts.issues)
-            guide, guide_issues = load_guide(ts.set_id, ts.implementation_ref)
+            guide, guide_issues = guides.get(ts.set_id, ts.implementation_ref)
             issues.extend(guide_issues)
             if guide is not None and ts.complete:
                 issues.extend(validate_set(ts, guide))
@@ -120,9 +152,9 @@ class X12Analysis:
         return out
 
 
-def analyse_x12(source: BinaryIO | bytes) -> X12Analysis:
+def analyse_x12(source: BinaryIO | bytes, overlays: Sequence[GuideOverlay] = ()) -> X12Analysis:
     result = X12Analysis()
-    for outcome in process_x12(source):
+    for outcome in process_x12(source, overlays):
         if isinstance(outcome, SetOutcome):
             result.sets.append(outcome)
         elif isinstance(outcome, InterchangeOutcome):
