@@ -156,6 +156,25 @@ def ingest(files: list[Path], partner: PartnerOpt = None,
 
 
 @app.command()
+def send(file: Path, partner: Annotated[str, typer.Option("--partner", help="Partner to send to.")],
+         config: ConfigOpt = None) -> None:
+    """Send canonical documents (a JSON document or list) to a partner as its X12, as the ERP would."""
+    from gateway.service import Gateway
+
+    cfg = _config(config)
+    _partner(cfg, partner)
+    raw = _read(file)
+    _quiet_logs()
+    gw = Gateway(cfg)
+    gw.start(channels=False)
+    try:
+        received = gw.submit(raw, partner_id=partner, channel="cli", source_name=file.name)
+        _report(gw, [received.item_id] if received.needs_processing else [], [received.item_id])
+    finally:
+        gw.stop()
+
+
+@app.command()
 def replay(item_id: str, reason: Annotated[str, typer.Option("--reason")] = "", config: ConfigOpt = None) -> None:
     """Run a stored item again from its raw input with the current mappings and configuration."""
     from gateway.intake import replay as replay_item
@@ -205,15 +224,19 @@ def serve(config: ConfigOpt = None) -> None:
     _quiet_logs()
     gw = Gateway(cfg)
     gw.start()
+    from gateway.web.api import serve_in_thread
+
+    http = serve_in_thread(gw)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    typer.echo(f"edigw serving: data in {cfg.gateway.data_dir.resolve()}, ERP drop {cfg.erp.path.resolve()}",
-               err=True)
+    typer.echo(f"edigw serving: data in {cfg.gateway.data_dir.resolve()}, ERP drop {cfg.erp.path.resolve()}, "
+               f"API on http://{cfg.gateway.http_host}:{cfg.gateway.http_port}", err=True)
     try:
         while not stop.is_set():
             time.sleep(0.2)
     finally:
+        http.should_exit = True
         gw.stop()
 
 

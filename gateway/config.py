@@ -54,6 +54,24 @@ class OverlayConfig(_Model):
         return GuideOverlay(self.set, {"segments": self.segments, "loops": self.loops}, tuple(self.versions))
 
 
+class OutboundConfig(_Model):
+    """How we write X12 to this partner: version, delimiters, line endings, character set, ack deadline."""
+
+    version: Literal["004010", "004010VICS", "005010"] = "004010"
+    element: str = Field(default="*", min_length=1, max_length=1)
+    component: str = Field(default=">", min_length=1, max_length=1)
+    terminator: str = Field(default="~", min_length=1, max_length=2)
+    repetition: str | None = None
+    line_ending: Literal["", "\n", "\r\n"] = ""
+    charset: Literal["ascii", "utf-8"] = "ascii"
+    # Who we address: the partner's ISA qualifier/ID (default: its first identity).
+    receiver: PartnerIdentity | None = None
+    usage: Literal["P", "T"] = "P"
+    ack_requested: bool = False
+    # An outbound interchange with no 997/999 back within this many minutes becomes an exception.
+    ack_overdue_minutes: int = 24 * 60
+
+
 class PartnerConfig(_Model):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     name: str = ""
@@ -62,6 +80,7 @@ class PartnerConfig(_Model):
     ack: AckConfig = Field(default_factory=AckConfig)
     # Accept test interchanges (ISA15=T) into the pipeline; they never reach a production ERP.
     accept_test: bool = True
+    outbound: OutboundConfig = Field(default_factory=OutboundConfig)
     # The partner's implementation guide as overlays on the base X12 guides (narrowing only).
     overlays: list[OverlayConfig] = Field(default_factory=list)
 
@@ -81,6 +100,13 @@ class GatewaySettings(_Model):
     folder_poll_seconds: float = 2.0
     folder_settle_seconds: float = 0.2
     workers: int = 8
+    # The HTTP API (ERP submissions, item status): loopback by default.
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    # Bearer token the API requires (EDIGW_API_TOKEN overrides); empty: no token, loopback use only.
+    api_token: str = ""
+    # How often overdue acknowledgements are looked for (seconds).
+    overdue_check_seconds: float = 60.0
 
 
 class ErpConfig(_Model):

@@ -31,7 +31,7 @@ class Received:
 
 
 def receive(engine: Engine, raw: bytes, *, channel: str, partner_id: str | None = None,
-            source_name: str = "", resumable: bool = False) -> Received:
+            source_name: str = "", resumable: bool = False, direction: str = "in") -> Received:
     """Store the bytes; `resumable` channels (folders) may hand in a file again that was stored but not archived."""
     digest = hashlib.sha256(raw).hexdigest()
     with session_scope(engine) as session:
@@ -40,7 +40,7 @@ def receive(engine: Engine, raw: bytes, *, channel: str, partner_id: str | None 
                 and original.source_name == source_name:
             return Received(original.id, original.state, resumed=True)
         item = ReceivedItem(id=new_id("itm"), partner_id=partner_id, channel=channel, source_name=source_name,
-                            sha256=digest, size=len(raw), raw=raw)
+                            sha256=digest, size=len(raw), raw=raw, direction=direction)
         if original is not None:
             item.state = ItemState.DUPLICATE
             item.duplicate_of = original.id
@@ -79,7 +79,7 @@ def replay(engine: Engine, item_id: str, *, actor: str = "cli", reason: str = ""
         root = original.replay_of or original.id
         item = ReceivedItem(id=new_id("itm"), partner_id=original.partner_id, channel=original.channel,
                             source_name=original.source_name, sha256=original.sha256, size=original.size,
-                            raw=original.raw, replay_of=root, archived=True)
+                            raw=original.raw, replay_of=root, archived=True, direction=original.direction)
         session.add(item)
         session.flush()
         why = f" ({reason})" if reason else ""

@@ -22,10 +22,18 @@ from sqlmodel import select
 from gateway.channels.outbound import send_outbound
 from gateway.config import Config
 from gateway.erp import ErpAdapter
+from gateway.outbound import mark_sent
 from gateway.processing import analyse_item, idempotency_key
 from gateway.store import repo
 from gateway.store.db import session_scope
-from gateway.store.models import Acknowledgement, DocumentRecord, ItemState, ReceivedItem, utcnow
+from gateway.store.models import (
+    Acknowledgement,
+    DocumentRecord,
+    ItemState,
+    OutboundMessage,
+    ReceivedItem,
+    utcnow,
+)
 from mappings.canonical import Document
 
 log = logging.getLogger("edigw.pipeline")
@@ -54,7 +62,26 @@ def _rt() -> Runtime:
 def analyse_step(item_id: str) -> dict[str, list[str]]:
     rt = _rt()
     planned = analyse_item(rt.engine, rt.config, item_id)
-    return {"deliver": planned.deliver, "acks": planned.acks}
+    return {"deliver": planned.deliver, "acks": planned.acks, "send": planned.send}
+
+
+@DBOS.step(retries_allowed=True, max_attempts=6, interval_seconds=1.0, backoff_rate=2.0)
+def send_step(message_id: str) -> str:
+    """Send one outbound interchange to its partner (idempotent: stable file name, sent once)."""
+    rt = _rt()
+    with session_scope(rt.engine) as session:
+        message = session.get(OutboundMessage, message_id)
+        if message is None:
+            raise LookupError(f"outbound message {message_id} is not in the store")
+        if message.sent_at is not None:
+            return message.sent_to or ""
+        partner_id, isa13, content = message.partner_id, message.isa13, message.content
+    where = send_outbound(rt.config, partner_id, "folder", f"x12_{isa13}.x12", content)
+    with session_scope(rt.engine) as session:
+        message = session.get(OutboundMessage, message_id)
+        assert message is not None
+        mark_sent(session, message, where)
+    return where
 
 
 @DBOS.step(retries_allowed=True, max_attempts=6, interval_seconds=1.0, backoff_rate=2.0)
@@ -162,6 +189,8 @@ def process_item(item_id: str) -> str:
             deliver_step(document_id)
         except Exception as exc:  # retries exhausted: the document goes to the inbox, the item goes on
             failures.append(f"{document_id}|{exc}")
+    for message_id in planned.get("send", []):
+        send_step(message_id)
     return acknowledge_and_finish_step(item_id, planned["acks"], failures)
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from gateway.config import Config, PartnerConfig
+from gateway.outbound import analyse_outbound, reconcile
 from gateway.store import repo
 from gateway.store.db import session_scope
 from gateway.store.models import (
@@ -24,11 +25,12 @@ from gateway.store.models import (
     DocumentRecord,
     IssueRecord,
     ItemState,
+    OutboundMessage,
     ReceivedItem,
     new_id,
 )
 from mappings.canonical import Document
-from mappings.x12.ack import AckNumbers, AckSettings, build_ack
+from mappings.x12.ack import AckNumbers, AckSettings, build_ack, parse_ack
 from mappings.x12.process import InterchangeOutcome, SetOutcome, X12Analysis, analyse_x12
 from parsers.detect import detect_format
 from parsers.issues import Issue, error, warning
@@ -44,6 +46,7 @@ class Planned:
 
     deliver: list[str] = field(default_factory=list)  # document ids
     acks: list[str] = field(default_factory=list)  # acknowledgement ids
+    send: list[str] = field(default_factory=list)  # outbound message ids (documents we send a partner)
 
 
 def idempotency_key(partner_id: str | None, doc: Document) -> str:
@@ -64,7 +67,11 @@ def plan_for(session: Session, item_id: str) -> Planned:
                         .order_by(col(DocumentRecord.position))).all()
     acks = session.exec(select(Acknowledgement.id).where(Acknowledgement.item_id == item_id)
                         .order_by(col(Acknowledgement.position))).all()
-    return Planned(list(docs), list(acks))
+    send = session.exec(select(OutboundMessage.id).where(OutboundMessage.item_id == item_id)).all()
+    item = session.get(ReceivedItem, item_id)
+    if item is not None and item.direction == "out":
+        return Planned([], [], list(send))
+    return Planned(list(docs), list(acks), list(send))
 
 
 def analyse_item(engine: Engine, config: Config, item_id: str) -> Planned:
@@ -74,6 +81,10 @@ def analyse_item(engine: Engine, config: Config, item_id: str) -> Planned:
             raise LookupError(f"item {item_id} is not in the store")
         if item.state != ItemState.RECEIVED:
             return plan_for(session, item_id)
+        if item.direction == "out":
+            item.format = "canonical"
+            send, _ = analyse_outbound(session, config, item)
+            return Planned(send=send)
         fmt = detect_format(item.raw[:8192])
         item.format = fmt
         if fmt != "x12":
@@ -213,9 +224,15 @@ def _analyse_x12(session: Session, config: Config, item: ReceivedItem) -> Planne
     acks_only = bool(analysis.interchanges) and all(s.set_id in ("997", "999") for s in analysis.sets) and (
         bool(analysis.sets) or any(ic.interchange.ta1s for ic in analysis.interchanges))
     if acks_only and not blocking:
-        item.summary = ("Acknowledgement(s) from the partner received (997/999/TA1); matching them to what we "
-                        "sent is not built yet.")
-        repo.set_item_state(session, item, ItemState.ACKNOWLEDGED, item.summary)
+        findings = reconcile(session, partner.id, item.id, parse_ack(item.raw)) if partner else []
+        item.summary = ("Acknowledgement(s) from the partner: " + "; ".join(findings[:10])) if findings else \
+            "Acknowledgement(s) from the partner received; they acknowledge nothing we sent."
+        unmatched = [f for f in findings if "never sent" in f]
+        if unmatched:
+            repo.open_exception(session, item_id=item.id, stage="acknowledge", code="ACK_UNMATCHED",
+                                message="The partner acknowledged something we have no record of sending: "
+                                        + "; ".join(unmatched[:5]), partner_id=item.partner_id)
+        repo.set_item_state(session, item, ItemState.ACKNOWLEDGED, item.summary[:500])
         return planned
 
     summary = f"{len(analysis.sets)} transaction set(s), {len(planned.deliver)} to deliver"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from gateway.channels.folder import FolderChannel
 from gateway.config import Config
 from gateway.erp import make_adapter
 from gateway.intake import Received, mark_archived, receive
+from gateway.outbound import check_overdue
 from gateway.pipeline import Pipeline
 from gateway.store.db import make_engine, migrate
 
@@ -24,15 +26,20 @@ class Gateway:
         self.adapter = make_adapter(config)
         self.pipeline = Pipeline(config, self.engine, self.adapter)
         self.folder: FolderChannel | None = None
+        self._stopping = threading.Event()
+        self._overdue: threading.Thread | None = None
 
     def start(self, *, channels: bool = True) -> None:
         self.pipeline.start()
         if channels:
+            self._overdue = threading.Thread(target=self._watch_overdue, name="edigw-overdue", daemon=True)
+            self._overdue.start()
             self.folder = FolderChannel(self.config, self._on_file)
             self.folder.start()
             log.info("watching %s", ", ".join(str(i.path) for i in self.folder.inboxes))
 
     def stop(self) -> None:
+        self._stopping.set()
         if self.folder is not None:
             self.folder.stop()
         self.pipeline.stop()
@@ -46,6 +53,23 @@ class Gateway:
         if received.needs_processing:
             self.pipeline.submit(received.item_id)
         return received
+
+    def submit(self, raw: bytes, *, partner_id: str, channel: str = "api", source_name: str = "") -> Received:
+        """Canonical documents from the ERP, to be written as the partner's X12 and sent to it."""
+        received = receive(self.engine, raw, channel=channel, partner_id=partner_id, source_name=source_name,
+                           direction="out")
+        if received.needs_processing:
+            self.pipeline.submit(received.item_id)
+        return received
+
+    def _watch_overdue(self) -> None:
+        interval = self.config.gateway.overdue_check_seconds
+        while not self._stopping.wait(interval):
+            try:
+                for message_id in check_overdue(self.engine):
+                    log.warning("acknowledgement overdue for outbound %s", message_id)
+            except Exception:
+                log.exception("overdue check failed; retrying at the next interval")
 
     def _on_file(self, path: Path, raw: bytes, partner_id: str | None) -> None:
         received = self.ingest(raw, channel="folder", partner_id=partner_id, source_name=path.name, resumable=True)

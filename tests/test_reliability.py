@@ -23,6 +23,7 @@ identities = [{{ qualifier = "ZZ", id = "EDIGW" }}]
 folder_poll_seconds = 0.5
 folder_settle_seconds = 0.1
 workers = 8
+http_port = 0
 
 [erp]
 path = "{erp}"

@@ -71,6 +71,7 @@ class ReceivedItem(SQLModel, table=True):
     format: str | None = Field(default=None, max_length=16)
     duplicate_of: str | None = Field(default=None, max_length=40)
     replay_of: str | None = Field(default=None, index=True, max_length=40)  # the original item, for replays
+    direction: str = Field(default="in", max_length=3)  # "out": documents the ERP submitted for a partner
     archived: bool = False
     summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
@@ -184,3 +185,40 @@ class Acknowledgement(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())
     sent_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     sent_to: str | None = Field(default=None, max_length=1024)
+
+
+class OutboundMessage(SQLModel, table=True):
+    """An interchange we send a partner (documents the ERP submitted), kept until its acknowledgement."""
+
+    __tablename__ = "outbound_message"
+
+    id: str = Field(primary_key=True, max_length=40)
+    item_id: str = Field(foreign_key="received_item.id", index=True, max_length=40)
+    partner_id: str = Field(index=True, max_length=64)
+    isa13: str = Field(index=True, max_length=16)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    state: str = Field(default="built", index=True, max_length=16)  # built, sent, accepted, rejected, overdue
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())
+    sent_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    sent_to: str | None = Field(default=None, max_length=1024)
+    ack_due_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True, index=True))
+    acked_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    ack_item_id: str | None = Field(default=None, max_length=40)
+    ack_detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class OutboundSet(SQLModel, table=True):
+    """One transaction set of an outbound interchange: what an inbound 997's AK1/AK2 point at."""
+
+    __tablename__ = "outbound_set"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(foreign_key="outbound_message.id", index=True, max_length=40)
+    partner_id: str = Field(index=True, max_length=64)
+    document_id: str = Field(index=True, max_length=40)
+    set_id: str = Field(max_length=8)
+    functional_id: str = Field(max_length=4)
+    gs06: str = Field(max_length=16)
+    st02: str = Field(max_length=16)
+    status: str = Field(default="pending", max_length=16)  # pending, accepted, accepted_with_errors, rejected
+    ack_codes: str = Field(default="", max_length=256)

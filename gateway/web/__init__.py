@@ -1,0 +1,1 @@
+"""HTTP: the JSON API (ERP submissions, item status) and, later, the exception inbox pages."""
