@@ -124,6 +124,7 @@ class _InvoiceMapper(_Mapper):
         loops = self._split_lines(line_part)
         self._invoice_lines(doc, loops)
         self._invoice_totals(doc, loops, summary)
+        self._carrier(doc.references, summary)
         return doc
 
     # -- header -------------------------------------------------------------------------------------
@@ -305,11 +306,15 @@ class _InvoiceMapper(_Mapper):
                     po_number = seg.get(2).strip()
                 elif tag == "SLN":
                     self._item_ids(seg, 9)  # only checked: sublines are not carried into the canonical line
+            unit_price = self.decimal(it1, 4, "X12_INVALID_PRICE", "unit price")
+            divisor = PRICE_BASIS_DIVISORS.get(it1.get(5).strip())
+            if unit_price is not None and divisor is not None:
+                unit_price = unit_price / divisor  # a price per hundred / thousand, as a price per unit
             doc.lines.append(Line.model_construct(
                 line_number=number or str(ordinal),
                 quantity=self.decimal(it1, 2, "X12_INVALID_QUANTITY", "quantity invoiced"),
                 uom=it1.get(3).strip() or None,
-                unit_price=self.decimal(it1, 4, "X12_INVALID_PRICE", "unit price"),
+                unit_price=unit_price,
                 description=self._description(loop[1:]),
                 item_ids=item_ids,
                 po_number=po_number,
@@ -336,11 +341,20 @@ class _InvoiceMapper(_Mapper):
                     problem = (f"its check digit is {value[-1]} but the GS1 check digit of {value[:-1]} is "
                                f"{gs1_check_digit(value[:-1])}")
                 else:
-                    problem = f"it is not a {what} ({len(value)} characters)"
+                    problem = f"it is not a valid {what} ({len(value)} characters)"
                 self.error("X12_GTIN_CHECK_DIGIT",
                            f"{_tag(seg)}{q + 1:02d} ({qualifier} product ID) is {value!r}: {problem}. The item "
                            "cannot be trusted; the sender must correct the code.", seg, q + 1)
         return item_ids
+
+    def _carrier(self, refs: dict[str, str], summary: list[Segment]) -> None:
+        """The summary CAD: the carrier (SCAC) and routing that brought the goods."""
+        cad = next((s for s in summary if _tag(s) == "CAD"), None)
+        if cad is None:
+            return
+        for element, key in ((4, "carrier_scac"), (5, "routing")):
+            if cad.get(element).strip():
+                refs.setdefault(key, cad.get(element).strip())
 
     # -- totals -------------------------------------------------------------------------------------
 
@@ -413,17 +427,17 @@ class _InvoiceMapper(_Mapper):
 
     def _extensions(self, loops: list[list[Segment]],
                     lines: list[Line]) -> tuple[Decimal | None, Decimal | None]:
-        """Sum of quantity x unit price (per the IT105 basis), exact and with each line rounded to cents.
+        """Sum of quantity x unit price, exact and with each line rounded to cents.
 
         None when a line lacks a quantity or price: a partial sum would be a wrong total.
         """
         exact = cents = Decimal(0)
         if len(loops) != len(lines):
             return None, None
-        for loop, line in zip(loops, lines, strict=True):
+        for line in lines:
             if line.quantity is None or line.unit_price is None:
                 return None, None
-            extension = line.quantity * line.unit_price / PRICE_BASIS_DIVISORS.get(loop[0].get(5).strip(), 1)
+            extension = line.quantity * line.unit_price
             exact += extension
             cents += _cents(extension)
         return exact, cents

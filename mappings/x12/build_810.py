@@ -1,0 +1,393 @@
+"""Canonical `invoice` -> X12 810 body (BIG through CTT): what a supplier sends its customers.
+
+The inverse of `map_810`, built from its tables, so an invoice read back with the inbound mapping is
+the invoice that was built (tests/test_x12_810.py proves it on every sample). Guide requirements
+are not repeated here: the outbound framework validates what this returns against the partner's
+guide. This module only refuses what has no X12 form at all, with every such problem at once.
+
+The canonical invoice keeps sums, not each allowance or charge, so the summary is rebuilt from them:
+net freight as one SAC D240, the other charges and allowances as one SAC ZZZZ each, all taxes as one
+TXI TX, and TDS01 as the stated amount (or, when none is stated, lines + charges - allowances + tax)
+in cents, the N2 form. A `credit` invoice is written as BIG07 CR (credit memo) with BIG08 00.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from mappings.canonical import Document, Line, Party
+from mappings.x12.build_850 import _chunks, _code
+from mappings.x12.map_810 import (
+    _ITD_AMOUNTS,
+    _ITD_DATES,
+    _ITD_KEYS,
+    FREIGHT_CODES,
+    INVOICE_DATE_NAMES,
+    INVOICE_PARTY_ROLES,
+    INVOICE_REFERENCE_NAMES,
+)
+from mappings.x12.map_850 import ITEM_ID_QUALIFIERS, PARTY_ID_QUALIFIERS, PURPOSES
+from mappings.x12.outbound import BuildError, FieldProblem, x12_date, x12_decimal
+
+# canonical name -> X12 code: the inverses of map_810's tables, one code chosen where several map to a name
+PURPOSE_CODES: dict[str, str] = {name: code for code, name in PURPOSES.items()}
+PARTY_CODES: dict[str, str] = ({name: code for code, name in INVOICE_PARTY_ROLES.items()}
+                               | {"seller": "SE", "remit_to": "RE"})
+PARTY_ID_CODES: dict[str, str] = {name: code for code, name in PARTY_ID_QUALIFIERS.items()}
+REFERENCE_CODES: dict[str, str] = {name: code for code, name in INVOICE_REFERENCE_NAMES.items()}
+DATE_CODES: dict[str, str] = {name: code for code, name in INVOICE_DATE_NAMES.items()}
+ITEM_ID_CODES: dict[str, str] = {name: code for code, name in ITEM_ID_QUALIFIERS.items()} | {"vendor_part": "VP"}
+ITD_ELEMENTS: dict[str, int] = {key: element for element, key in _ITD_KEYS.items()}
+
+# references that BIG carries (map_810 reads them from BIG05, 06, 07, 09, 10)
+BIG_REFERENCES: dict[str, int] = {"release": 5, "change_order_sequence": 6, "transaction_type": 7, "action": 9,
+                                  "original_invoice": 10}
+# references written as segments of their own rather than REF
+OWN_SEGMENT_REFERENCES = frozenset({"note", "fob", "carrier_scac", "routing"})
+CREDIT_TYPE = "CR"
+DEBIT_TYPE = "DR"
+FREIGHT_CODE = sorted(FREIGHT_CODES)[0]
+OTHER_CODE = "ZZZZ"  # mutually defined allowance/charge, described in SAC15
+ALL_TAXES = "TX"
+
+NAME_WIDTH = 60  # N102 / N201 / N202 (element 93)
+TEXT_WIDTH = 80  # PID05 / NTE02 (element 352)
+MAX_N2 = 2
+MAX_ITEM_IDS = 10  # IT106/07 .. IT124/25
+
+
+def _cents(value: Decimal) -> str:
+    """An N2 value: the amount in cents without a decimal point (123.45 -> 12345)."""
+    return str(int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
+
+
+class _InvoiceBuilder:
+    def __init__(self, doc: Document, version: str) -> None:
+        self.doc = doc
+        self.version = version
+        self.vics = version.upper().endswith("VICS")
+        self.problems: list[FieldProblem] = []
+
+    def problem(self, field: str, value: object, message: str) -> None:
+        self.problems.append(FieldProblem(field, value, message))
+
+    def number(self, value: Decimal | None, field: str) -> str:
+        if value is None:
+            return ""
+        try:
+            return x12_decimal(value)
+        except ValueError as exc:
+            self.problem(field, value, f"{exc}; give a finite decimal")
+            return ""
+
+    def amount(self, value: Decimal | None, field: str) -> str:
+        if value is None:
+            return ""
+        if not value.is_finite():
+            self.problem(field, value, "not a number X12 can carry; give a finite decimal")
+            return ""
+        return _cents(value)
+
+    def extra(self, key: str) -> Decimal | None:
+        """A totals extra (`subtotal`, `charges`, ...): Decimal in memory, a string after JSON."""
+        raw = (self.doc.totals.model_extra or {}).get(key)
+        if raw is None:
+            return None
+        try:
+            return raw if isinstance(raw, Decimal) else Decimal(str(raw))
+        except InvalidOperation:
+            self.problem(f"totals.{key}", raw, "is not a decimal amount")
+            return None
+
+    # -- the set ------------------------------------------------------------------------------------
+
+    def run(self) -> list[list[str]]:
+        doc = self.doc
+        segments: list[list[str]] = [self.big()]
+        for text in _chunks(doc.references.get("note", ""), TEXT_WIDTH):
+            segments.append(["NTE", "GEN", text])
+        if doc.currency:
+            segments.append(["CUR", "SE", doc.currency])
+        for key, value in doc.references.items():
+            if (key in BIG_REFERENCES or key in OWN_SEGMENT_REFERENCES or key in ITD_ELEMENTS) or not value:
+                continue
+            code = _code(key, REFERENCE_CODES, r"[a-z0-9]{2,3}")
+            if code is None:
+                self.problem(f"references.{key}", value,
+                             f"no X12 reference qualifier (REF01) is known for {key!r}; use one of "
+                             f"{', '.join(sorted(REFERENCE_CODES))} or the 2-3 character REF01 code as the name")
+                continue
+            segments.append(["REF", code, value])
+        for n, party in enumerate(doc.parties):
+            segments += self.party(n, party)
+        itd = self.terms()
+        if itd:
+            segments.append(itd)
+        for key, day in doc.dates.items():
+            if key == "purchase_order":
+                continue  # BIG03
+            code = DATE_CODES.get(key)
+            if code is None:
+                match = re.fullmatch(r"(?:dtm_)?(\d{3})", key)
+                code = match.group(1) if match else None
+            if code is None:
+                self.problem(f"dates.{key}", day.isoformat(),
+                             f"no X12 date qualifier (DTM01) is known for {key!r}; use one of "
+                             f"{', '.join(sorted(DATE_CODES))} or dtm_<3-digit qualifier>")
+                continue
+            segments.append(["DTM", code, x12_date(day)])
+        if doc.references.get("fob"):
+            segments.append(["FOB", doc.references["fob"]])
+        for n, line in enumerate(doc.lines):
+            segments += self.line(n, line)
+        segments += self.summary()
+        if self.problems:
+            raise BuildError(self.problems)
+        return segments
+
+    def big(self) -> list[str]:
+        doc = self.doc
+        refs = doc.references
+        if not doc.number:
+            self.problem("number", doc.number, "an invoice needs its number (BIG02)")
+        if doc.date is None:
+            self.problem("date", None, "an invoice needs its date (BIG01)")
+        po_date = doc.dates.get("purchase_order")
+        big = ["BIG", x12_date(doc.date) if doc.date else "", doc.number or "",
+               x12_date(po_date) if po_date else "", doc.po_number or "", "", "", "", "", "", ""]
+        for key, position in BIG_REFERENCES.items():
+            if refs.get(key):
+                big[position] = refs[key]
+        purpose = doc.purpose or "original"
+        if purpose in ("credit", "debit"):
+            big[7] = big[7] or (CREDIT_TYPE if purpose == "credit" else DEBIT_TYPE)
+            big[8] = "00"
+        else:
+            code = _code(purpose, PURPOSE_CODES, r"\d{2}")
+            if code is None:
+                self.problem("purpose", purpose, f"{purpose!r} has no BIG08 code; use credit, debit or one of "
+                             f"{', '.join(PURPOSE_CODES)}")
+            else:
+                big[8] = code
+        return big
+
+    def terms(self) -> list[str]:
+        itd = ["ITD"] + [""] * 15
+        for key, element in ITD_ELEMENTS.items():
+            value = self.doc.references.get(key)
+            if not value:
+                continue
+            if element in _ITD_DATES:
+                try:
+                    itd[element] = x12_date(dt.date.fromisoformat(value))
+                except ValueError:
+                    self.problem(f"references.{key}", value, "is not a date (YYYY-MM-DD)")
+            elif element in _ITD_AMOUNTS:
+                try:
+                    itd[element] = _cents(Decimal(value))
+                except (InvalidOperation, ValueError):
+                    self.problem(f"references.{key}", value, "is not a decimal amount")
+            else:
+                itd[element] = value
+        return itd if any(itd[1:]) else []
+
+    def party(self, n: int, party: Party) -> list[list[str]]:
+        where = f"parties[{n}]"
+        code = _code(party.role, PARTY_CODES, r"[a-z0-9]{2,3}")
+        if code is None:
+            self.problem(f"{where}.role", party.role, f"no N101 entity code is known for role {party.role!r}; "
+                         f"use one of {', '.join(sorted(PARTY_CODES))}")
+            code = ""
+        names = _chunks(party.name or "", NAME_WIDTH)
+        n1 = ["N1", code, names[0] if names else "", "", ""]
+        refs: list[list[str]] = []
+        for key, value in party.ids.items():
+            if not value:
+                continue
+            qualifier = _code(key, PARTY_ID_CODES, r"[a-z0-9]{1,2}")
+            if qualifier is not None and not n1[4]:
+                n1[3], n1[4] = qualifier, value
+                continue
+            ref_code = _code(key, REFERENCE_CODES, r"[a-z0-9]{2,3}")
+            if ref_code is None:
+                self.problem(f"{where}.ids.{key}", value,
+                             f"the N1 already carries {n1[3]} {n1[4]!r} and no REF qualifier is known for "
+                             f"{key!r}; an N1 takes one identification code, further ones travel as REF")
+                continue
+            refs.append(["REF", ref_code, value])
+        loop = [n1]
+        rest = names[1:]
+        for i in range(0, min(len(rest), 2 * MAX_N2), 2):
+            loop.append(["N2", *rest[i:i + 2]])
+        address = party.address
+        if address is not None:
+            lines = [ln for ln in address.lines if ln]
+            for i in range(0, len(lines), 2):
+                loop.append(["N3", *lines[i:i + 2]])
+            if address.city or address.state or address.postal_code or address.country:
+                loop.append(["N4", address.city or "", address.state or "", address.postal_code or "",
+                             address.country or ""])
+        return loop + refs
+
+    def line(self, n: int, line: Line) -> list[list[str]]:
+        where = f"lines[{n}]"
+        it1 = ["IT1", line.line_number or str(n + 1), self.number(line.quantity, f"{where}.quantity"),
+               line.uom or "", self.number(line.unit_price, f"{where}.unit_price"), ""]
+        for key, value in line.item_ids.items():
+            if not value:
+                continue
+            code = "VN" if key == "vendor_part" and self.vics else _code(key, ITEM_ID_CODES, r"[a-z0-9]{2}")
+            if code is None:
+                self.problem(f"{where}.item_ids.{key}", value,
+                             f"no product ID qualifier (IT1 235) is known for {key!r}; use one of "
+                             f"{', '.join(sorted(ITEM_ID_CODES))} or the 2-character qualifier as the name")
+                continue
+            if (len(it1) - 6) // 2 < MAX_ITEM_IDS:
+                it1 += [code, value]
+            else:
+                self.problem(f"{where}.item_ids.{key}", value, f"an IT1 carries at most {MAX_ITEM_IDS} product IDs")
+        loop = [it1]
+        for text in _chunks(line.description or "", TEXT_WIDTH):
+            loop.append(["PID", "F", "", "", "", text])
+        if line.po_number and line.po_number != self.doc.po_number:
+            loop.append(["REF", "PO", line.po_number])
+        return loop
+
+    # -- summary ------------------------------------------------------------------------------------
+
+    def summary(self) -> list[list[str]]:
+        doc = self.doc
+        totals = doc.totals
+        freight = totals.freight or Decimal(0)
+        charges = self.extra("charges")
+        allowances = self.extra("allowances")
+        other_charges = (charges if charges is not None else max(freight, Decimal(0))) - max(freight, Decimal(0))
+        other_allowances = ((allowances if allowances is not None else max(-freight, Decimal(0)))
+                            - max(-freight, Decimal(0)))
+        for name, value in (("charges", other_charges), ("allowances", other_allowances)):
+            if value < 0:
+                self.problem(f"totals.{name}", self.extra(name), f"is less than the freight "
+                             f"{format(freight, 'f')} it includes")
+        sacs: list[list[str]] = []
+        if freight:
+            sacs.append(["SAC", "C" if freight > 0 else "A", FREIGHT_CODE, "", "",
+                         self.amount(abs(freight), "totals.freight")])
+        for indicator, value, text in (("C", other_charges, "OTHER CHARGES"),
+                                       ("A", other_allowances, "OTHER ALLOWANCES")):
+            if value > 0:
+                sacs.append(["SAC", indicator, OTHER_CODE, "", "", self.amount(value, f"totals.{text.lower()}"),
+                             "", "", "", "", "", "", "", "", "", text])
+
+        stated: Decimal | None = totals.amount
+        if stated is None:
+            lines = doc.lines
+            if any(ln.quantity is None or ln.unit_price is None for ln in lines):
+                self.problem("totals.amount", None, "the invoice total (TDS01) is not stated and cannot be "
+                             "computed: a line lacks its quantity or unit price")
+                stated = Decimal(0)
+            else:
+                subtotal = sum((ln.quantity * ln.unit_price for ln in lines
+                                if ln.quantity is not None and ln.unit_price is not None), Decimal(0))
+                stated = (subtotal + max(freight, Decimal(0)) + other_charges - max(-freight, Decimal(0))
+                          - other_allowances + (totals.tax or Decimal(0)))
+        tds = ["TDS", self.amount(stated, "totals.amount")]
+        for key in ("amount_subject_to_discount", "discounted_amount_due", "terms_discount"):
+            stated_extra = self.extra(key)
+            tds.append(self.amount(stated_extra, f"totals.{key}") if stated_extra is not None else "")
+        out = [tds]
+        if totals.tax is not None:
+            out.append(["TXI", ALL_TAXES, self.number(totals.tax, "totals.tax")])
+        if doc.references.get("carrier_scac") or doc.references.get("routing"):
+            out.append(["CAD", "", "", "", doc.references.get("carrier_scac", ""),
+                        doc.references.get("routing", "")])
+        out += sacs
+        quantity = totals.quantity
+        if quantity is None and doc.lines and all(ln.quantity is not None for ln in doc.lines):
+            quantity = sum((ln.quantity for ln in doc.lines if ln.quantity is not None), Decimal(0))
+        out.append(["CTT", str(len(doc.lines)), self.number(quantity, "totals.quantity")])
+        return out
+
+
+def build_810(doc: Document, version: str) -> list[list[str]]:
+    """The 810 segments between ST and SE for a canonical invoice (004010, 004010VICS, 005010)."""
+    return _InvoiceBuilder(doc, version).run()
+
+
+_BIG_FIELDS = {1: "date", 2: "number", 3: "dates.purchase_order", 4: "po_number", 5: "references.release",
+               6: "references.change_order_sequence", 7: "references.transaction_type", 8: "purpose",
+               9: "references.action", 10: "references.original_invoice"}
+_N4_FIELDS = {1: "city", 2: "state", 3: "postal_code", 4: "country"}
+_IT1_FIELDS = {1: "line_number", 2: "quantity", 3: "uom", 4: "unit_price"}
+_TDS_FIELDS = {1: "totals.amount", 2: "totals.amount_subject_to_discount", 3: "totals.discounted_amount_due",
+               4: "totals.terms_discount"}
+
+
+def describe_field(segments: Sequence[Sequence[str]], position: int, element: int | None) -> str | None:
+    """The canonical field behind element `element` of the segment at `position` (ST = 1) of a built 810."""
+    if not 1 <= position <= len(segments):
+        return None
+    seg = segments[position - 1]
+    tag = seg[0]
+    before = segments[:position]
+    line = sum(1 for s in before if s[0] == "IT1") - 1
+    party = sum(1 for s in before if s[0] == "N1") - 1
+    value = seg[1] if len(seg) > 1 else ""
+    if tag == "BIG":
+        return _BIG_FIELDS.get(element or 0, "number")
+    if tag == "NTE":
+        return "references.note"
+    if tag == "CUR":
+        return "currency"
+    if tag == "ITD":
+        key = _ITD_KEYS.get(element or 0)
+        return f"references.{key}" if key else "references"
+    if tag == "DTM":
+        return f"dates.{INVOICE_DATE_NAMES.get(value, f'dtm_{value.lower()}')}"
+    if tag == "FOB":
+        return "references.fob"
+    if tag == "REF":
+        if line >= 0:
+            return f"lines[{line}].po_number"
+        key = INVOICE_REFERENCE_NAMES.get(value.upper(), value.lower())
+        return f"parties[{party}].ids.{key}" if party >= 0 else f"references.{key}"
+    if tag == "N1":
+        if element in (3, 4):
+            key = PARTY_ID_QUALIFIERS.get(seg[3].upper(), seg[3].lower()) if len(seg) > 3 else "id"
+            return f"parties[{party}].ids.{key}"
+        return f"parties[{party}].{'role' if element == 1 else 'name'}" if element else f"parties[{party}]"
+    if tag == "N2":
+        return f"parties[{party}].name"
+    if tag == "N3":
+        return f"parties[{party}].address.lines"
+    if tag == "N4":
+        field = _N4_FIELDS.get(element or 0)
+        return f"parties[{party}].address" + (f".{field}" if field else "")
+    if tag == "IT1":
+        if element is None:
+            return f"lines[{line}]"
+        if element in _IT1_FIELDS:
+            return f"lines[{line}].{_IT1_FIELDS[element]}"
+        if element >= 6:
+            q_at = element if element % 2 == 0 else element - 1
+            qualifier = seg[q_at] if q_at < len(seg) else ""
+            return f"lines[{line}].item_ids.{ITEM_ID_QUALIFIERS.get(qualifier.upper(), qualifier.lower())}"
+        return f"lines[{line}]"
+    if tag == "PID":
+        return f"lines[{line}].description"
+    if tag == "TDS":
+        return _TDS_FIELDS.get(element or 0, "totals.amount")
+    if tag == "TXI":
+        return "totals.tax"
+    if tag == "CAD":
+        return "references.routing" if element == 5 else "references.carrier_scac"
+    if tag == "SAC":
+        code = seg[2] if len(seg) > 2 else ""
+        if code in FREIGHT_CODES:
+            return "totals.freight"
+        return "totals.charges" if value == "C" else "totals.allowances"
+    if tag == "CTT":
+        return {1: "totals.line_count", 2: "totals.quantity"}.get(element or 0, "totals")
+    return None
