@@ -31,7 +31,7 @@ from gateway.store.models import (
     utcnow,
 )
 from mappings.canonical import Document
-from mappings.x12.ack import ParsedAck
+from mappings.x12.ack import AckedGroup, ParsedAck
 from mappings.x12.outbound import OutboundInvalid, OutboundNumbers, OutboundProfile, build_outbound
 
 
@@ -202,6 +202,35 @@ def reconcile(session: Session, partner_id: str, ack_item_id: str, acks: list[Pa
                     repo.set_document_state(session, record, ItemState.ACKNOWLEDGED,
                                             f"{group.kind} {code} from {partner_id}")
                 findings.append(f"{record.kind} {record.number}: {sent.status}")
+            findings += _settle_unlisted(session, partner_id, ack_item_id, group)
+    return findings
+
+
+def _settle_unlisted(session: Session, partner_id: str, ack_item_id: str, group: AckedGroup) -> list[str]:
+    """Sets of the group the 997 has no AK2 for (partners that list only rejected sets): AK9 decides."""
+    listed = {s.control_number for s in group.sets}
+    pending = session.exec(select(OutboundSet).where(OutboundSet.partner_id == partner_id,
+                                                     OutboundSet.gs06 == group.group_control_number,
+                                                     OutboundSet.functional_id == group.functional_id,
+                                                     OutboundSet.status == "pending")).all()
+    findings: list[str] = []
+    for sent in pending:
+        if sent.st02 in listed:
+            continue
+        sent.status = "rejected" if group.code == "R" else "accepted"
+        sent.ack_codes = f"AK9 {group.code}"
+        session.add(sent)
+        message = session.get(OutboundMessage, sent.message_id)
+        record = session.get(DocumentRecord, sent.document_id)
+        if message is None or record is None:
+            continue
+        _record_ack(session, message, ack_item_id, f"{group.kind} AK9 {group.code} for group {sent.gs06}")
+        if sent.status == "rejected":
+            _reject(session, message, record, f"The partner rejected the group holding {record.kind} "
+                    f"{record.number} ({group.kind} AK9 R). Correct it and resubmit.")
+        else:
+            repo.set_document_state(session, record, ItemState.ACKNOWLEDGED, f"{group.kind} AK9 {group.code}")
+        findings.append(f"{record.kind} {record.number}: {sent.status}")
     return findings
 
 

@@ -210,3 +210,30 @@ def test_the_api_requires_the_token_when_one_is_configured(gateway: Gateway, mon
         assert api.call("POST", "/api/outbound?partner=acme", order(), token="s3cret")[0] == 202
     finally:
         api.close()
+
+
+@pytest.mark.parametrize("partner,element,version,ack_kind", [
+    ("acme", b"*", b"004010", "997"),
+    ("globex", b"|", b"004010VICS", "997"),
+    ("initech", b"*", b"005010", "999"),
+])
+def test_three_partners_get_their_own_x12_and_their_acks_reconcile(gateway: Gateway, config: Config, partner: str,
+                                                                   element: bytes, version: bytes,
+                                                                   ack_kind: str) -> None:
+    p = config.partner(partner)
+    assert p is not None
+    item_id = submit(gateway, order(f"PO-{partner.upper()}"), partner=partner)
+    [sent] = sent_files(config, partner)
+    assert sent[3:4] == element and version in sent
+    line_ending = p.outbound.line_ending.encode()
+    assert sent.split(p.outbound.terminator.encode())[1].startswith(line_ending + b"GS") if line_ending else True
+    back = analyse_x12(sent)
+    assert not [i for i in back.issues if i.is_error]
+    ic = back.interchanges[0]
+    settings = AckSettings(kind=p.ack.kind, ak2=p.ack.ak2, ta1=p.ack.ta1)
+    ack = build_ack(ic.interchange, ic.groups, AckNumbers(77, 77), settings, dt.datetime.now(dt.UTC))
+    assert ack is not None and f"ST{ack[3:4].decode()}{ack_kind}".encode() in ack
+    ack_item = gateway.ingest(ack, channel="folder", partner_id=partner)
+    gateway.pipeline.wait(ack_item.item_id)
+    assert doc_states(gateway, item_id) == ["acknowledged"]
+    assert exception_codes(gateway, ack_item.item_id) == []
