@@ -205,3 +205,19 @@ def test_group_control_number_reused_across_interchanges_is_a_warning(gateway: G
     assert "X12_GROUP_CONTROL_REUSED" in codes
     assert item(gateway, second).state == "acknowledged"
     assert len(erp_files(config)) == 2
+
+
+def test_a_bad_set_does_not_reject_its_neighbours_in_a_large_file(gateway: Gateway, config: Config) -> None:
+    from tests.x12_factory import interchange, po_850
+
+    sets = [po_850(f"PO-N{n:04d}", 2, st_control=f"{n + 1:04d}") for n in range(300)]
+    sets[150] = [s.replace("PO1*1*11*EA", "PO1*1*11*XX") for s in sets[150]]  # one invalid unit code
+    item_id = run(gateway, interchange(sets, control=555, group_control=555))
+    assert len(erp_files(config)) == 299
+    with session_scope(gateway.engine) as s:
+        states = [d.state for d in s.exec(select(DocumentRecord).where(DocumentRecord.item_id == item_id)
+                                          .order_by(DocumentRecord.position)).all()]
+    assert states.count("delivered") == 299 and states[150] == "exception"
+    ack = outbound(config)[0].read_bytes()
+    assert ack.count(b"AK5*A") == 299 and ack.count(b"AK5*R") == 1
+    assert b"AK9*P*300*300*299" in ack
