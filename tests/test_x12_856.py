@@ -20,7 +20,7 @@ from mappings.x12.translate import map_set, mapper_for
 from mappings.x12.validate import validate_set
 from parsers.issues import Issue
 from parsers.x12.reader import SetRead, TransactionSet, read_x12
-from parsers.x12.segments import Delimiters
+from parsers.x12.segments import DEFAULT_DELIMITERS, Delimiters, Segment
 from parsers.x12.writer import GroupData, build_isa, write_interchange
 
 REPO = Path(__file__).resolve().parent.parent
@@ -551,3 +551,25 @@ def test_mutated_element_values_never_raise(sample: Path | None, data: st.DataOb
         assert all(isinstance(i, Issue) for i in issues)
         _, more = map_set(ts, strict=True)
         assert all(isinstance(i, Issue) for i in more)
+
+
+TAGS_856 = ["BSN", "DTM", "HL", "LIN", "SN1", "PRF", "MAN", "TD1", "TD5", "TD3", "REF", "MEA", "N1", "N3", "N4",
+            "PID", "FOB", "CTT", "SLN", "XYZ", ""]
+hl_text = st.sampled_from(["", "1", "2", "3", "4", "S", "O", "T", "P", "I", "F", "Q", "0", "GM", "UP", "UK", "EN",
+                           "00614141123456789", SSCC_1, "012345678905"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(segments=st.lists(st.tuples(st.sampled_from(TAGS_856), st.lists(st.one_of(hl_text, element_text), max_size=8)),
+                         max_size=30))
+def test_arbitrary_trees_never_raise(segments: list[tuple[str, list[str]]]) -> None:
+    (template,) = sets_of(interchange_856(GOOD))
+    segs = [template.segments[0]]
+    for n, (tag, elements) in enumerate(segments, start=4):
+        segs.append(Segment([tag, *elements] if tag or elements else [], n, n * 40, DEFAULT_DELIMITERS))
+    ts = TransactionSet(segs, template.group, complete=False)
+    doc, issues = map_856(ts)
+    json.dumps(doc.to_json_dict())
+    assert all(isinstance(i, Issue) for i in issues)
+    wrapped = build_856(doc, "004010")  # whatever was understood can be written back out
+    assert wrapped[0][0] == "BSN" and wrapped[-1][0] == "CTT"

@@ -253,6 +253,7 @@ class _ShipNoticeMapper(_Mapper):
         if not levels:
             return levels
         by_id: dict[str, _Level] = {}
+        out_of_sequence = False
         for ordinal, level in enumerate(levels, start=1):
             hl = level.hl
             hl_id, parent_id, code = level.id, hl.get(2).strip(), level.level
@@ -263,7 +264,8 @@ class _ShipNoticeMapper(_Mapper):
                 self.error("X12_HL_DUPLICATE_ID", f"HL01 {hl_id!r} is used again (first at segment "
                            f"{by_id[hl_id].hl.number}); each level needs its own ID.", hl, 1)
             else:
-                if hl_id != str(ordinal):
+                if hl_id != str(ordinal) and not out_of_sequence:
+                    out_of_sequence = True  # said once: one gap would otherwise flag every later level
                     self.warning("X12_HL_SEQUENCE", f"HL01 is {hl_id!r} but this is HL number {ordinal}; the "
                                  "standard numbers levels 1, 2, 3 ... in order.", hl, 1)
                 by_id[hl_id] = level
