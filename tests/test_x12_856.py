@@ -21,7 +21,7 @@ from mappings.x12.validate import validate_set
 from parsers.issues import Issue
 from parsers.x12.reader import SetRead, TransactionSet, read_x12
 from parsers.x12.segments import DEFAULT_DELIMITERS, Delimiters, Segment
-from parsers.x12.writer import GroupData, build_isa, write_interchange
+from parsers.x12.writer import Element, GroupData, build_isa, write_interchange
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples" / "x12"
@@ -475,9 +475,10 @@ def wrap(doc: Document, body: list[list[str]], version: str) -> bytes:
     receiver = (doc.receiver.qualifier, doc.receiver.id) if doc.receiver else ("ZZ", "PARTNER")
     isa = build_isa(sender=sender, receiver=receiver, control_number=7, now=dt.datetime(2025, 3, 18, 14, 10),
                     delimiters=delimiters, version=isa12)
-    st_segment = ["ST", "856", "0007", *(["005010"] if isa12 == "00501" else [])]
-    gs = ["GS", "SH", sender[1], receiver[1], "20250318", "1410", "7", "X", version]
-    return write_interchange(isa, [GroupData(gs, [[st_segment, *body]])], delimiters, "\n")
+    st_segment: list[Element] = ["ST", "856", "0007", *(["005010"] if isa12 == "00501" else [])]
+    gs: list[Element] = ["GS", "SH", sender[1], receiver[1], "20250318", "1410", "7", "X", version]
+    transaction_set: list[list[Element]] = [st_segment, *(list[Element](seg) for seg in body)]
+    return write_interchange(isa, [GroupData(gs, [transaction_set])], delimiters, "\n")
 
 
 def without_source(doc: Document) -> dict[str, Any]:
