@@ -397,11 +397,11 @@ def test_map_set_dispatches_and_reports_unmapped_sets() -> None:
     assert MAPPERS["850"] is map_850
     doc, issues = map_set(ts)
     assert doc is not None and doc.number == "PO-1" and issues == []
-    ts.segments[0].elements[1] = "856"
+    ts.segments[0].elements[1] = "846"  # inventory advice: read and acknowledged, not mapped
     doc, issues = map_set(ts)
     assert doc is None
     assert [(i.severity, i.code) for i in issues] == [("warning", "X12_SET_NOT_MAPPED")]
-    assert "856" in issues[0].message
+    assert "846" in issues[0].message
 
 
 def test_map_set_turns_a_mapper_crash_into_an_issue(monkeypatch: pytest.MonkeyPatch) -> None:
