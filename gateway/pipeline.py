@@ -29,6 +29,7 @@ from gateway.store.db import session_scope
 from gateway.store.models import (
     Acknowledgement,
     DocumentRecord,
+    ExceptionRecord,
     ItemState,
     OutboundMessage,
     ReceivedItem,
@@ -164,12 +165,16 @@ def settle(rt: Runtime, item_id: str, failures: list[str]) -> str:
                 repo.set_document_state(session, record, ItemState.EXCEPTION, message)
                 repo.open_exception(session, item_id=item_id, document_id=doc_id, stage="deliver",
                                     code="ERP_DELIVERY_FAILED", message=message, partner_id=record.partner_id)
-        if item.state in (ItemState.EXCEPTION, ItemState.DUPLICATE, ItemState.REJECTED):
+        if item.state in (ItemState.DUPLICATE, ItemState.REJECTED):
             return item.state
         docs = session.exec(select(DocumentRecord).where(DocumentRecord.item_id == item_id)).all()
         acks = session.exec(select(Acknowledgement).where(Acknowledgement.item_id == item_id)).all()
-        delivered = [d for d in docs if d.state == ItemState.DELIVERED]
-        if any(d.state == ItemState.EXCEPTION for d in docs) and not delivered:
+        item_level_open = session.exec(select(ExceptionRecord.id).where(
+            ExceptionRecord.item_id == item_id, ExceptionRecord.document_id == None,  # noqa: E711
+            ExceptionRecord.status == "open")).first()
+        delivered = [d for d in docs if d.state in (ItemState.DELIVERED, ItemState.ACKNOWLEDGED)]
+        held = [d for d in docs if d.state == ItemState.EXCEPTION]
+        if item_level_open is not None or (held and not delivered):
             repo.set_item_state(session, item, ItemState.EXCEPTION)
         elif acks and all(a.sent_at is not None for a in acks):
             if delivered and item.state != ItemState.DELIVERED:
@@ -178,6 +183,23 @@ def settle(rt: Runtime, item_id: str, failures: list[str]) -> str:
         elif delivered:
             repo.set_item_state(session, item, ItemState.DELIVERED, f"{len(delivered)} document(s) delivered")
         return item.state
+
+
+@DBOS.step(retries_allowed=True, max_attempts=5, interval_seconds=0.5)
+def settle_step(item_id: str, failures: list[str]) -> str:
+    return settle(_rt(), item_id, failures)
+
+
+@DBOS.workflow()
+def deliver_documents(item_id: str, document_ids: list[str]) -> str:
+    """Deliver documents a person released or corrected, then settle the item (its own durable workflow)."""
+    failures: list[str] = []
+    for document_id in document_ids:
+        try:
+            deliver_step(document_id)
+        except Exception as exc:
+            failures.append(f"{document_id}|{exc}")
+    return settle_step(item_id, failures)
 
 
 @DBOS.workflow()
