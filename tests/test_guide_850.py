@@ -420,3 +420,14 @@ def test_mutated_elements_only_produce_issues(mutations: list[tuple[int, int, st
     assert guide is not None
     issues = validate_set(ts, guide)
     assert all(isinstance(i, Issue) and i.x12 is not None for i in issues)
+
+
+def test_versions_before_004010_accept_six_digit_dates_under_the_newer_guide() -> None:
+    from mappings.x12.guide import load_guide as _load
+
+    old, _ = _load("850", "003010")
+    new, _ = _load("850", "004010")
+    assert old is not None and new is not None
+    beg_old = old.dictionary["BEG"].elements[4]
+    beg_new = new.dictionary["BEG"].elements[4]
+    assert (beg_old.min_len, beg_old.max_len) == (6, 8) and (beg_new.min_len, beg_new.max_len) == (8, 8)

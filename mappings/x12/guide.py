@@ -456,7 +456,28 @@ def _load_cached(set_id: str, version: str) -> tuple[Guide | None, tuple[Issue, 
     issues: tuple[Issue, ...] = ()
     if reason:
         issues = (warning("X12_GUIDE_FALLBACK", f"Transaction set {set_id}: {reason}."),)
-    return build_guide(set_id, picked), issues
+    guide = build_guide(set_id, picked)
+    number = _numeric_version(version.strip())
+    if number is not None and number < 4000 and picked.isdigit() and int(picked) >= 4000:
+        guide = _with_six_digit_dates(guide)
+    return guide, issues
+
+
+def _with_six_digit_dates(guide: Guide) -> Guide:
+    """Versions before 004010 write dates as YYMMDD: checked against a newer guide, DT accepts 6 digits."""
+    def widen(el: ElementDef) -> ElementDef:
+        if el.composite is not None:
+            parts = tuple(widen(c) for c in el.composite.components)
+            return replace(el, composite=replace(el.composite, components=parts))
+        return replace(el, min_len=6) if el.tcode == T_DT and el.min_len == 8 else el
+
+    dictionary = {
+        seg_id: replace(seg, elements=tuple(widen(e) for e in seg.elements)) if seg.elements else seg
+        for seg_id, seg in guide.dictionary.items()
+    }
+    root = _overlay_loop(guide.root, "", {}, {}, dictionary)
+    return Guide(guide.set_id, guide.version, guide.name, root, dictionary, guide.known_ids,
+                 source=guide.source + "+YYMMDD")
 
 
 def load_guide(set_id: str, version: str) -> tuple[Guide | None, list[Issue]]:
