@@ -723,3 +723,54 @@ def test_ingest_of_a_file_repeating_its_interchange(ingested: Ingested) -> None:
     assert "Traceback" not in ran.stderr and ran.code in (0, 1), (ran.code, ran.stderr[-2000:])
     lines = json_lines(ran)
     assert lines and all(line["state"] not in ("received", "parsed") for line in lines), lines
+
+
+# --- every corpus file: what parse flags, the acknowledgement says -------------------------------------
+
+
+# Errors about one element's value: each must show up as AK3/AK4 (IK3/IK4) detail in the acknowledgement.
+ELEMENT_ERROR_CODES = {
+    "X12_INVALID_CODE", "X12_ELEMENT_TOO_SHORT", "X12_ELEMENT_TOO_LONG", "X12_MANDATORY_ELEMENT_MISSING",
+    "X12_INVALID_CHARACTER", "X12_INVALID_DATE", "X12_INVALID_TIME", "X12_INVALID_NUMBER", "X12_SYNTAX_PAIRED",
+    "X12_SYNTAX_REQUIRED", "X12_SYNTAX_CONDITIONAL", "X12_SYNTAX_EXCLUSION", "X12_SYNTAX_LIST_CONDITIONAL",
+    "X12_GTIN_CHECK_DIGIT", "X12_SSCC_CHECK_DIGIT",
+}
+
+
+def corpus_x12_files() -> list[Path]:
+    return sorted(X12_CORPUS.glob("*.edi")) if X12_CORPUS.is_dir() else []
+
+
+@pytest.mark.parametrize("path", corpus_x12_files(), ids=lambda p: p.name)
+def test_every_corpus_file_is_acknowledged_with_what_is_wrong(path: Path, maps: Path) -> None:
+    parsed_out = cli("parse", path)
+    out = json.loads(parsed_out.stdout)
+    errors = [i for i in out["issues"] if i["severity"] == "error"]
+    assert parsed_out.exit_code == (1 if errors else 0)
+    if all(s.set_id in ("997", "999") for s in sets_in(path.read_bytes())):
+        result = cli("ack", path)
+        assert result.exit_code == 0 and result.stdout_bytes == b""  # never acknowledge an acknowledgement
+        return
+    acks = ack_interchanges(path, maps)
+    assert acks, "every interchange of business documents gets an acknowledgement"
+    for parsed, oracle in acks:
+        assert oracle or isa_version(parsed_bytes(path)) in ("00501", "00200") or parsed.groups == [], \
+            "pyx12 should have accepted this acknowledgement"
+    verdicts = [t.code for p, _ in acks for t in p.ta1] + [g.code for p, _ in acks for g in p.groups]
+    if errors:
+        assert any(v in ("R", "E", "P") for v in verdicts), (errors[:3], verdicts)
+        detail = {s.segment_id for p, _ in acks for g in p.groups for a in g.sets for s in a.segments}
+        element_level = {i["location"].split("(")[1].split(")")[0] for i in errors
+                         if i["code"] in ELEMENT_ERROR_CODES and i["location"].startswith("segment")}
+        if element_level and any(p.groups for p, _ in acks):
+            assert element_level <= detail, (element_level, detail)
+    else:
+        assert set(verdicts) <= {"A"}, verdicts
+
+
+def sets_in(data: bytes) -> list[Any]:
+    return [ev.transaction_set for ev in read_x12(data) if isinstance(ev, SetRead)]
+
+
+def parsed_bytes(path: Path) -> bytes:
+    return path.read_bytes()

@@ -8,7 +8,7 @@ here touches a store or a network; the gateway and the CLI share it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO
 
 from mappings.canonical import Document
@@ -91,6 +91,28 @@ class _Guides:
         return self._cache[key]
 
 
+# Mapping errors that are about one element's value, and the AK4 code that says so in a 997/999.
+_MAPPING_AK4: dict[str, str] = {
+    "X12_GTIN_CHECK_DIGIT": "7",
+    "X12_SSCC_CHECK_DIGIT": "7",
+    "X12_INVALID_CURRENCY": "7",
+    "X12_INVALID_DATE": "8",
+    "X12_INVALID_TIME": "9",
+    "X12_INVALID_QUANTITY": "6",
+    "X12_INVALID_PRICE": "6",
+    "X12_INVALID_NUMBER": "6",
+}
+
+
+def _for_the_ack(issue: Issue) -> Issue:
+    """A mapping error about one element's value is reported in the acknowledgement's AK3/AK4 detail too."""
+    ref = issue.x12
+    code = _MAPPING_AK4.get(issue.code)
+    if not issue.is_error or ref is None or code is None or ref.ak3_code or ref.element_position is None:
+        return issue
+    return replace(issue, x12=replace(ref, ak3_code="8", ak4_code=code))
+
+
 def process_x12(source: BinaryIO | bytes, overlays: Sequence[GuideOverlay] = ()) -> Iterator[Outcome]:
     """Read, validate and map every transaction set of an X12 input, streaming."""
     reader = X12Reader(source)
@@ -110,7 +132,7 @@ def process_x12(source: BinaryIO | bytes, overlays: Sequence[GuideOverlay] = ())
             document: Document | None = None
             if ts.set_id not in ("997", "999", "TA1"):
                 document, map_issues = map_set(ts)
-                issues.extend(map_issues)
+                issues.extend(_for_the_ack(i) for i in map_issues)
             if group_result is not None:
                 group_result.sets.append(SetResult(ts.set_id, ts.control_number, ts.implementation_ref, issues))
             yield SetOutcome(ts.group.interchange, ts.group, ts.set_id, ts.control_number, ordinal,
