@@ -222,3 +222,59 @@ class OutboundSet(SQLModel, table=True):
     st02: str = Field(max_length=16)
     status: str = Field(default="pending", max_length=16)  # pending, accepted, accepted_with_errors, rejected
     ack_codes: str = Field(default="", max_length=256)
+
+
+class User(SQLModel, table=True):
+    """A person who may use the web inbox or the API; roles rank viewer < operator < admin."""
+
+    __tablename__ = "app_user"  # "user" is a reserved word in PostgreSQL
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=64)
+    role: str = Field(max_length=16)
+    # "scrypt$n$r$p$salt$hash" (base64): the parameters travel with the hash so they can be raised later.
+    password_hash: str = Field(max_length=256)
+    disabled: bool = False
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())
+    password_changed_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())
+    last_login_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class WebSession(SQLModel, table=True):
+    """A browser session, kept server-side so logout and password changes end it at once."""
+
+    __tablename__ = "web_session"
+
+    # sha256 of the cookie value: a copy of this table does not let anyone sign in.
+    id: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts(index=True))
+    last_seen_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())
+    client_ip: str = Field(default="", max_length=64)
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the API; only its sha256 is stored, and it acts with its user's current role."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    token_sha256: str = Field(unique=True, index=True, max_length=64)
+    label: str = Field(default="", max_length=128)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())
+    last_used_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    revoked_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One sign-in attempt, stored so rate limiting survives restarts and holds across workers."""
+
+    __tablename__ = "login_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(index=True, max_length=64)
+    client_ip: str = Field(index=True, max_length=64)
+    at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts(index=True))
+    outcome: str = Field(default="pending", max_length=16)  # pending, failure, success, refused
