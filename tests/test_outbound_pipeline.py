@@ -20,11 +20,13 @@ from mappings.x12.ack import AckNumbers, AckSettings, build_ack
 from mappings.x12.process import analyse_x12
 from tests.conftest import SAMPLES
 
+API_TOKEN = "test-api-token"
+
 
 @pytest.fixture
 def gateway(config: Config, monkeypatch: pytest.MonkeyPatch) -> Iterator[Gateway]:
     monkeypatch.delenv("EDIGW_DATABASE_URL", raising=False)
-    monkeypatch.delenv("EDIGW_API_TOKEN", raising=False)
+    monkeypatch.setenv("EDIGW_API_TOKEN", API_TOKEN)  # the API needs credentials (see gateway/web/auth.py)
     gw = Gateway(config)
     gw.start(channels=False)
     try:
@@ -160,7 +162,7 @@ class Api:
                 break
             time.sleep(0.02)
 
-    def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+    def call(self, method: str, path: str, body: Any = None, token: str | None = API_TOKEN) -> tuple[int, Any]:
         import urllib.error
         import urllib.request
 
@@ -205,7 +207,7 @@ def test_the_api_requires_the_token_when_one_is_configured(gateway: Gateway, mon
     monkeypatch.setenv("EDIGW_API_TOKEN", "s3cret")
     api = Api(gateway)
     try:
-        assert api.call("POST", "/api/outbound?partner=acme", order())[0] == 401
+        assert api.call("POST", "/api/outbound?partner=acme", order(), token=None)[0] == 401
         assert api.call("POST", "/api/outbound?partner=acme", order(), token="nope")[0] == 401
         assert api.call("POST", "/api/outbound?partner=acme", order(), token="s3cret")[0] == 202
     finally:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from pydantic import BaseModel
 from sqlmodel import col, select
 
 from gateway.service import Gateway
 from gateway.store.db import session_scope
 from gateway.store.models import DocumentRecord, ExceptionRecord, ReceivedItem
+from gateway.web.auth import install_auth, principal
 
 MAX_SUBMISSION = 20 * 1024 * 1024
 
@@ -42,20 +41,14 @@ class ItemStatus(BaseModel):
 
 def create_app(gateway: Gateway) -> FastAPI:
     app = FastAPI(title="edigw", summary="EDI gateway API: submit documents for partners, follow their state.")
-    token = os.environ.get("EDIGW_API_TOKEN") or gateway.config.gateway.api_token
-
-    def authorised(authorization: Annotated[str | None, Header()] = None) -> None:
-        if not token:
-            return
-        presented = (authorization or "").removeprefix("Bearer ").strip()
-        if not secrets.compare_digest(presented.encode(), token.encode()):
-            raise HTTPException(401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"})
+    install_auth(app, gateway)
 
     @app.get("/health")
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.post("/api/outbound", status_code=202, response_model=Submitted, dependencies=[Depends(authorised)])
+    @app.post("/api/outbound", status_code=202, response_model=Submitted,
+              dependencies=[Depends(principal("operator"))])
     async def submit(request: Request, partner: Annotated[str, Query(description="partner id")]) -> Submitted:
         """Send canonical documents (one or a list) to a partner as its X12; returns the item to follow."""
         if gateway.config.partner(partner) is None:
@@ -66,7 +59,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         received = gateway.submit(body, partner_id=partner, channel="api")
         return Submitted(id=received.item_id, state=received.state, duplicate_of=received.duplicate_of)
 
-    @app.get("/api/items/{item_id}", response_model=ItemStatus, dependencies=[Depends(authorised)])
+    @app.get("/api/items/{item_id}", response_model=ItemStatus, dependencies=[Depends(principal("viewer"))])
     def item(item_id: str) -> ItemStatus:
         with session_scope(gateway.engine) as session:
             it = session.get(ReceivedItem, item_id)
