@@ -331,6 +331,92 @@ def schema() -> None:
     typer.echo(json.dumps(json_schema(), indent=2))
 
 
+user_app = typer.Typer(no_args_is_help=True, help="Accounts for the web inbox and the API (roles: viewer, "
+                       "operator, admin).")
+app.add_typer(user_app, name="user")
+
+PasswordStdinOpt = Annotated[bool, typer.Option("--password-stdin", help="Read the password from the first line "
+                                                "of stdin instead of asking.")]
+
+
+def _store(config: Path | None) -> Any:
+    from gateway.store.db import make_engine, migrate
+
+    engine = make_engine(_config(config).database_url)
+    migrate(engine)
+    return engine
+
+
+def _new_password(from_stdin: bool) -> str:
+    """The password from stdin's first line, or asked twice on a terminal; never echoed, never an argument."""
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            _die("--password-stdin: nothing on stdin")
+        return line.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        _die("no terminal to ask for the password on; use --password-stdin")
+    first = typer.prompt("Password", hide_input=True)
+    if typer.prompt("Repeat password", hide_input=True) != first:
+        _die("the passwords do not match; nothing changed")
+    return str(first)
+
+
+@user_app.command("add")
+def user_add(name: str, role: Annotated[str, typer.Option("--role", help="viewer, operator or admin")] = "viewer",
+             password_stdin: PasswordStdinOpt = False, config: ConfigOpt = None) -> None:
+    """Create a user (the first one should be an admin: edigw user add NAME --role admin)."""
+    from gateway.web.auth import AccountError, check_password, check_role, check_username, create_user
+
+    try:
+        check_username(name)
+        check_role(role)
+        password = _new_password(password_stdin)
+        check_password(password)
+        user = create_user(_store(config), name, role, password)
+    except AccountError as exc:
+        _die(str(exc))
+    typer.echo(f"user {user.username} created with role {user.role}", err=True)
+
+
+@user_app.command("list")
+def user_list(config: ConfigOpt = None) -> None:
+    """List users as JSON lines (never their password hashes)."""
+    from gateway.web.auth import list_users
+
+    for user in list_users(_store(config)):
+        typer.echo(json.dumps(user))
+
+
+@user_app.command("passwd")
+def user_passwd(name: str, password_stdin: PasswordStdinOpt = False, config: ConfigOpt = None) -> None:
+    """Set a user's password; the user's browser sessions end."""
+    from gateway.web.auth import AccountError, check_password, get_user, set_password
+
+    try:
+        engine = _store(config)
+        get_user(engine, name)  # before asking for a password
+        password = _new_password(password_stdin)
+        check_password(password)
+        set_password(engine, name, password)
+    except AccountError as exc:
+        _die(str(exc))
+    typer.echo(f"password of {name.strip().lower()} changed; their sessions have ended", err=True)
+
+
+@user_app.command("token")
+def user_token(name: str, label: Annotated[str, typer.Option("--label", help="what the token is for")] = "",
+               config: ConfigOpt = None) -> None:
+    """Print a new API token for the user (shown once; it acts with the user's role)."""
+    from gateway.web.auth import AccountError, new_token
+
+    try:
+        token = new_token(_store(config), name, label)
+    except AccountError as exc:
+        _die(str(exc))
+    typer.echo(token)
+
+
 def _quiet_logs() -> None:
     for name in ("dbos", "alembic", "watchdog"):
         logging.getLogger(name).setLevel(logging.WARNING)
