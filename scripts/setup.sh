@@ -16,6 +16,10 @@ if [ "${1:-}" = "--system-test-packages" ]; then
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt_install postgresql
   fi
+  # Chromium for the browser tests (Playwright drives the system's browser; it downloads none).
+  if ! command -v chromium >/dev/null 2>&1; then
+    apt_install chromium
+  fi
   exit 0
 fi
 
