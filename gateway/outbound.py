@@ -44,7 +44,8 @@ def profile_for(config: Config, partner: PartnerConfig) -> OutboundProfile:
     return OutboundProfile(sender=(us.qualifier or "ZZ", us.id), receiver=(receiver.qualifier or "ZZ", receiver.id),
                            version=out.version, element=out.element, component=out.component,
                            terminator=out.terminator, repetition=out.repetition, line_ending=out.line_ending,
-                           charset=out.charset, usage=out.usage, ack_requested=out.ack_requested)
+                           charset=out.charset, usage=out.usage, ack_requested=out.ack_requested,
+                           overlays=tuple(partner.guide_overlays()))
 
 
 def parse_submission(raw: bytes) -> tuple[list[Document], list[str]]:

@@ -239,3 +239,14 @@ def test_three_partners_get_their_own_x12_and_their_acks_reconcile(gateway: Gate
     gateway.pipeline.wait(ack_item.item_id)
     assert doc_states(gateway, item_id) == ["acknowledged"]
     assert exception_codes(gateway, ack_item.item_id) == []
+
+
+def test_what_we_send_meets_the_partners_guide_overlay(gateway: Gateway, config: Config) -> None:
+    from gateway.config import OverlayConfig
+
+    acme = config.partner("acme")
+    assert acme is not None
+    acme.overlays.append(OverlayConfig(set="850", segments={"PO1": {"elements": {"3": {"codes": ["CA"]}}}}))
+    item_id = submit(gateway, order("PO-OVL"))  # its lines are in EA and CA
+    assert exception_codes(gateway, item_id) == ["OUTBOUND_INVALID"]
+    assert sent_files(config) == []

@@ -104,6 +104,8 @@ class OutboundProfile:
     application_receiver: str = ""  # GS03; their ISA08 when empty
     usage: Literal["P", "T"] = "P"
     ack_requested: bool = False  # ISA14: ask for a TA1
+    # The partner's guide overlays (mappings.x12.process.GuideOverlay): what we send meets its guide too.
+    overlays: tuple[Any, ...] = ()
 
     @property
     def isa_version(self) -> str:
@@ -480,6 +482,9 @@ class _Run:
         guide, guide_issues = load_guide(ts.set_id, ts.implementation_ref)
         found += guide_issues
         if guide is not None:
+            for overlay in self.profile.overlays:
+                if overlay.applies(ts.set_id, guide.version):
+                    guide = guide.with_overlay(overlay.spec)
             found += validate_set(ts, guide)
         mapper = mapper_for(ts.set_id)
         if mapper is not None:
