@@ -81,6 +81,9 @@ class PartnerConfig(_Model):
     # Accept test interchanges (ISA15=T) into the pipeline; they never reach a production ERP.
     accept_test: bool = True
     outbound: OutboundConfig = Field(default_factory=OutboundConfig)
+    # When the partner's order gets its 855: "from_erp" (the ERP submits it once it accepts the order)
+    # or "on_delivery" (the gateway answers "accepted" as soon as the ERP has the order).
+    order_response: Literal["from_erp", "on_delivery"] = "from_erp"
     # The partner's implementation guide as overlays on the base X12 guides (narrowing only).
     overlays: list[OverlayConfig] = Field(default_factory=list)
 

@@ -22,6 +22,7 @@ from sqlmodel import select
 from gateway.channels.outbound import send_outbound
 from gateway.config import Config
 from gateway.erp import ErpAdapter
+from gateway.intake import receive
 from gateway.outbound import mark_sent
 from gateway.processing import analyse_item, idempotency_key
 from gateway.store import repo
@@ -63,7 +64,35 @@ def _rt() -> Runtime:
 def analyse_step(item_id: str) -> dict[str, list[str]]:
     rt = _rt()
     planned = analyse_item(rt.engine, rt.config, item_id)
-    return {"deliver": planned.deliver, "acks": planned.acks, "send": planned.send}
+    return {"deliver": planned.deliver, "acks": planned.acks, "send": planned.send, "respond": planned.respond}
+
+
+@DBOS.step(retries_allowed=True, max_attempts=5, interval_seconds=0.5)
+def respond_step(document_id: str) -> str:
+    """Store the 855 answering a delivered order as a submission for its partner; returns that item's id.
+
+    Idempotent: a re-run finds the response already stored for this order.
+    """
+    rt = _rt()
+    name = f"855 for {document_id}"
+    with session_scope(rt.engine) as session:
+        existing = session.exec(select(ReceivedItem.id).where(ReceivedItem.source_name == name,
+                                                              ReceivedItem.direction == "out")).first()
+        if existing is not None:
+            return existing
+        record = session.get(DocumentRecord, document_id)
+        if record is None or record.partner_id is None:
+            raise LookupError(f"document {document_id} is not in the store")
+        order = Document.from_json_dict(json.loads(record.content))
+        partner_id = record.partner_id
+    from mappings.x12.build_855 import order_response_from_order
+
+    response = order_response_from_order(order, outcome="accepted")
+    response.sender = response.receiver = None
+    response.source.format, response.source.control_numbers = "canonical", {}
+    received = receive(rt.engine, response.to_json().encode(), channel="auto", partner_id=partner_id,
+                       source_name=name, direction="out")
+    return received.item_id
 
 
 @DBOS.step(retries_allowed=True, max_attempts=6, interval_seconds=1.0, backoff_rate=2.0)
@@ -213,6 +242,12 @@ def process_item(item_id: str) -> str:
             failures.append(f"{document_id}|{exc}")
     for message_id in planned.get("send", []):
         send_step(message_id)
+    failed = {f.partition("|")[0] for f in failures}
+    for document_id in planned.get("respond", []):
+        if document_id not in failed:
+            response_item = respond_step(document_id)
+            with SetWorkflowID(response_item):  # the 855 goes its own durable way
+                DBOS.start_workflow(process_item, response_item)
     return acknowledge_and_finish_step(item_id, planned["acks"], failures)
 
 

@@ -47,6 +47,7 @@ class Planned:
     deliver: list[str] = field(default_factory=list)  # document ids
     acks: list[str] = field(default_factory=list)  # acknowledgement ids
     send: list[str] = field(default_factory=list)  # outbound message ids (documents we send a partner)
+    respond: list[str] = field(default_factory=list)  # orders to answer with an 855 once delivered
 
 
 def idempotency_key(partner_id: str | None, doc: Document) -> str:
@@ -309,6 +310,8 @@ def _store_set(session: Session, config: Config, item: ReceivedItem, partner: Pa
                    detail=f"test interchange (ISA15={isa.usage}); test data never reaches the ERP")
         return 0
     planned.deliver.append(record.id)
+    if doc.kind == "order" and partner is not None and partner.order_response == "on_delivery":
+        planned.respond.append(record.id)
     return 0
 
 

@@ -221,3 +221,21 @@ def test_a_bad_set_does_not_reject_its_neighbours_in_a_large_file(gateway: Gatew
     ack = outbound(config)[0].read_bytes()
     assert ack.count(b"AK5*A") == 299 and ack.count(b"AK5*R") == 1
     assert b"AK9*P*300*300*299" in ack
+
+
+def test_an_order_can_be_answered_with_an_855_as_soon_as_the_erp_has_it(gateway: Gateway, config: Config) -> None:
+    globex = config.partner("globex")
+    assert globex is not None
+    globex.order_response = "on_delivery"
+    raw = (SAMPLES / "x12" / "globex_850_004010VICS.edi").read_bytes()
+    item_id = run(gateway, raw, partner="globex")
+    assert item(gateway, item_id).state == "acknowledged"
+    with session_scope(gateway.engine) as s:
+        response = s.exec(select(ReceivedItem).where(ReceivedItem.source_name.startswith("855 for "))).one()
+    gateway.pipeline.wait(response.id)
+    sent = sorted((config.partner_dir("globex") / "outbound").glob("x12_*.x12"))
+    assert len(sent) == 1
+    data = sent[0].read_bytes()
+    assert b"ST|855|" in data and b"BAK|00|AD|" in data  # globex's own delimiters, accepted with detail
+    run(gateway, raw, partner="globex", name="again.edi")  # a duplicate is not answered twice
+    assert len(sorted((config.partner_dir("globex") / "outbound").glob("x12_*.x12"))) == 1
