@@ -425,20 +425,23 @@ def _quiet_logs() -> None:
 def main() -> None:
     """Entry point: usage errors in one line, and never a traceback."""
     try:
-        # Without standalone mode click returns a command's exit code instead of raising it.
+        # Without standalone mode the command's exit code is returned instead of raised.
         code = app(standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.UsageError as exc:
-        hint = f" (see: edigw {exc.ctx.info_name} --help)" if exc.ctx is not None and exc.ctx.info_name else ""
-        typer.echo(f"edigw: {exc.format_message()}{hint}", err=True)
-        sys.exit(2)
-    except click.ClickException as exc:
-        typer.echo(f"edigw: {exc.format_message()}", err=True)
-        sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, click.Abort):
+    except SystemExit:
+        raise
+    except (KeyboardInterrupt, click.Abort, typer.Abort):
         sys.exit(130)
+    except (click.exceptions.Exit, typer.Exit) as exc:
+        sys.exit(getattr(exc, "exit_code", 0))
     except Exception as exc:  # the contract: never a traceback
+        # Usage errors come from click or from the click Typer bundles; both carry these two attributes.
+        message, exit_code = getattr(exc, "format_message", None), getattr(exc, "exit_code", None)
+        if callable(message) and isinstance(exit_code, int):
+            ctx = getattr(exc, "ctx", None)
+            name = getattr(ctx, "command_path", "") if ctx is not None else ""
+            hint = f" (see: {name} --help)" if name and exit_code == 2 else ""
+            typer.echo(f"edigw: {message()}{hint}", err=True)
+            sys.exit(exit_code)
         typer.echo(f"edigw: internal error: {type(exc).__name__}: {exc}", err=True)
         sys.exit(2)

@@ -106,7 +106,7 @@ class GatewaySettings(_Model):
     # The HTTP API (ERP submissions, item status): loopback by default.
     http_host: str = "127.0.0.1"
     http_port: int = 8080
-    # Bearer token the API requires (EDIGW_API_TOKEN overrides); empty: no token, loopback use only.
+    # An admin bearer token for the API besides users' own tokens (EDIGW_API_TOKEN overrides); empty: none.
     api_token: str = ""
     # How often overdue acknowledgements are looked for (seconds).
     overdue_check_seconds: float = 60.0
