@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from mappings.canonical import Document, Line, Party, Totals
@@ -95,28 +94,30 @@ def _level_name(level: str) -> str:
     return LEVEL_NAMES.get(level, f"level {level!r}")
 
 
-@dataclass(eq=False)
 class _Level:
-    """One HL level of the tree: the HL segment, the segments of its loop, and its place in the tree."""
+    """One HL level of the tree: the HL segment, the segments of its loop, and its place in the tree.
 
-    hl: Segment
-    segments: list[Segment]
-    parent: _Level | None = None
-    children: list[_Level] = field(default_factory=list)
+    `id` and `level` (HL01, HL03) and the loop's segment tags are read once here: the tree, the
+    checks and the line mapping all ask for them many times per level.
+    """
 
-    @property
-    def id(self) -> str:
-        return self.hl.get(1).strip()
+    __slots__ = ("children", "hl", "id", "level", "parent", "segments", "tags")
 
-    @property
-    def level(self) -> str:
-        return self.hl.get(3).strip().upper()
+    def __init__(self, hl: Segment, segments: list[Segment] | None = None, tags: list[str] | None = None) -> None:
+        self.hl = hl
+        self.segments: list[Segment] = segments if segments is not None else []
+        self.tags: list[str] = tags if tags is not None else [_tag(s) for s in self.segments]
+        self.parent: _Level | None = None
+        self.children: list[_Level] = []
+        self.id = hl.get(1).strip()
+        self.level = hl.get(3).strip().upper()
 
     def first(self, tag: str) -> Segment | None:
-        return next((s for s in self.segments if _tag(s) == tag), None)
+        tags = self.tags
+        return self.segments[tags.index(tag)] if tag in tags else None
 
     def all(self, tag: str) -> list[Segment]:
-        return [s for s in self.segments if _tag(s) == tag]
+        return [s for s, t in zip(self.segments, self.tags, strict=True) if t == tag]
 
     def ancestors(self) -> list[_Level]:
         """Parent first, up to the root (parents always come earlier, so this cannot cycle)."""
@@ -133,12 +134,12 @@ class _ShipNoticeMapper(_Mapper):
 
     def run(self) -> Document:
         body = list(self.ts.segments)
-        st = body[0] if body and _tag(body[0]) == "ST" else None
+        tags = [_tag(s) for s in body]  # read once; every split below works on these
+        st = body[0] if body and tags[0] == "ST" else None
         if st is not None:
-            body = body[1:]
-        if body and _tag(body[-1]) == "SE":
-            body = body[:-1]
-        tags = [_tag(s) for s in body]
+            body, tags = body[1:], tags[1:]
+        if body and tags[-1] == "SE":
+            body, tags = body[:-1], tags[:-1]
         first_hl = tags.index("HL") if "HL" in tags else len(body)
         ctt_at = next((i for i in range(first_hl, len(body)) if tags[i] == "CTT"), len(body))
         if first_hl == len(body):
@@ -150,7 +151,7 @@ class _ShipNoticeMapper(_Mapper):
         doc.source.set = "856"
         self._envelope_identities(doc)
         self._notice_header(doc, header, st)
-        levels = self._tree(detail)
+        levels = self._tree(detail, tags[first_hl:ctt_at])
         for level in levels:
             self._check_marks(level)
         self._shipment(doc, levels)
@@ -242,14 +243,16 @@ class _ShipNoticeMapper(_Mapper):
 
     # -- the HL tree ------------------------------------------------------------------------------------
 
-    def _tree(self, detail: list[Segment]) -> list[_Level]:
+    def _tree(self, detail: list[Segment], tags: list[str]) -> list[_Level]:
         """The HL levels in input order, linked to their parents; every broken link reported."""
         levels: list[_Level] = []
-        for seg in detail:
-            if _tag(seg) == "HL":
-                levels.append(_Level(seg, []))
+        for seg, tag in zip(detail, tags, strict=True):
+            if tag == "HL":
+                levels.append(_Level(seg, [], []))
             elif levels:
-                levels[-1].segments.append(seg)
+                last = levels[-1]
+                last.segments.append(seg)
+                last.tags.append(tag)
         if not levels:
             return levels
         by_id: dict[str, _Level] = {}
@@ -323,8 +326,7 @@ class _ShipNoticeMapper(_Mapper):
 
     def _check_marks(self, level: _Level) -> None:
         """SSCC-18 on MAN*GM, GTINs on MAN*UC and on every LIN/SLN product ID with a check digit."""
-        for seg in level.segments:
-            tag = _tag(seg)
+        for seg, tag in zip(level.segments, level.tags, strict=True):
             if tag == "MAN":
                 for q in (1, 4):
                     qualifier, value = seg.get(q).strip().upper(), seg.get(q + 1).strip()
@@ -370,8 +372,7 @@ class _ShipNoticeMapper(_Mapper):
     def _shipment_segments(self, doc: Document, shipment: _Level) -> None:
         refs = doc.references
         in_n1 = False
-        for seg in shipment.segments:
-            tag = _tag(seg)
+        for seg, tag in zip(shipment.segments, shipment.tags, strict=True):
             in_n1 = tag == "N1" or (in_n1 and tag in _N1_MEMBERS)
             if in_n1:
                 continue  # the N1 loops' REFs and PERs belong to their party

@@ -136,10 +136,11 @@ def _codes_text(d: ElementDef) -> str:
 class _Frame:
     """One open loop iteration (or the whole set): how far into its body, and use counts."""
 
-    __slots__ = ("counts", "idx", "loop_id", "node")
+    __slots__ = ("counts", "idx", "index", "loop_id", "node")
 
     def __init__(self, node: Node) -> None:
         self.node = node
+        self.index = node.index  # looked up once per segment: keep it one attribute away
         self.idx = 0
         self.counts = [0] * len(node.children)
         self.loop_id = node.loop.id
@@ -173,7 +174,7 @@ class _Validator:
         level = len(stack) - 1
         while level >= 0:
             fr = stack[level]
-            cands = fr.node.index.get(tag)
+            cands = fr.index.get(tag)
             if cands:
                 start = fr.idx
                 if level and start == 0:
@@ -191,9 +192,10 @@ class _Validator:
             self.close(len(stack) - 1, level, seg)
         fr = stack[level]
         node = fr.node
-        for i in node.mandatory:
-            if fr.idx < i < j and fr.counts[i] == 0:
-                self.missing(fr, i, seg)
+        if j > fr.idx + 1:  # positions were skipped: were any of them mandatory?
+            for i in node.mandatory:
+                if fr.idx < i < j and fr.counts[i] == 0:
+                    self.missing(fr, i, seg)
         child = node.children[j]
         fr.idx = j
         fr.counts[j] += 1
@@ -327,10 +329,28 @@ class _Validator:
                                        f"{_label(seg.tag, d)} is mandatory but missing. Fill it in.")
                 continue
             t = d.tcode
-            # fast paths: the common valid cases cost one or two C-level checks
+            # fast paths: the common valid cases cost one or two C-level checks; anything else goes to
+            # `value`, which re-checks from scratch and reports
             if t == T_ID:
                 codes = d.codes
-                if codes is not None and value in codes:
+                if codes is not None:
+                    if value in codes:
+                        continue
+                elif d.min_len <= len(value) <= d.max_len:
+                    continue
+            elif t == T_N:
+                if value.isdigit() and value.isascii() and d.min_len <= len(value) <= d.max_len:
+                    continue
+            elif t == T_R:
+                digits = value.replace(".", "", 1)
+                if digits.isdigit() and digits.isascii() and d.min_len <= len(digits) <= d.max_len:
+                    continue
+            elif t == T_DT:
+                if value.isdigit() and value.isascii() and d.min_len <= len(value) <= d.max_len \
+                        and _valid_date(value):
+                    continue
+            elif t == T_TM:
+                if d.min_len <= len(value) <= d.max_len and _valid_time(value):
                     continue
             elif t == T_AN:
                 if d.min_len <= len(value) <= d.max_len and comp_sep not in value and value.isprintable():

@@ -70,6 +70,8 @@ AK5_CODES: dict[str, str] = {
 }
 
 _DIGITS = re.compile(r"^\d+$")
+# Tags that end (or break) an open transaction set; every other tag just joins the set.
+_SET_ENDS = frozenset({"SE", "ST", "GE", "IEA", "GS", "ISA"})
 _ISA_WIDTHS = {1: 2, 2: 10, 3: 2, 4: 10, 5: 2, 6: 15, 7: 2, 8: 15, 9: 6, 10: 4, 11: 1, 12: 5, 13: 9,
                14: 1, 15: 1, 16: 1}
 
@@ -387,7 +389,10 @@ class X12Reader:
                 continue
             seg = token
             self.segment_count += 1
-            tag = seg.tag
+            tag = seg.elements[0]
+            if current is not None and tag not in _SET_ENDS:
+                current.append(seg)  # the common case: a segment inside an open transaction set
+                continue
             if tag == "ISA":
                 if interchange is not None:
                     yield from close_all()
