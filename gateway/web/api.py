@@ -12,6 +12,8 @@ from gateway.service import Gateway
 from gateway.store.db import session_scope
 from gateway.store.models import DocumentRecord, ExceptionRecord, ReceivedItem
 from gateway.web.auth import install_auth, principal
+from gateway.web.dashboard import install_dashboard
+from gateway.web.inbox import install_inbox
 
 MAX_SUBMISSION = 20 * 1024 * 1024
 
@@ -75,6 +77,8 @@ def create_app(gateway: Gateway) -> FastAPI:
                               exceptions=[{"code": e.code, "message": e.message, "status": e.status}
                                           for e in excs])
 
+    install_inbox(app, gateway)  # the web inbox at /
+    install_dashboard(app, gateway)  # /dashboard, /partners, /metrics
     return app
 
 
