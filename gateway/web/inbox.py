@@ -245,12 +245,10 @@ def list_open(engine: Engine, f: Filters, now: dt.datetime | None = None) -> Lis
         # One pass over the (status, code, partner_id) index gives both queue tables.
         queues = session.exec(select(Exc.code, Exc.partner_id, func.count()).where(Exc.status == "open")
                               .group_by(col(Exc.code), col(Exc.partner_id))).all()
-        matching = -1
+        matching: int | None = None  # None: the queue counts below already say
         if f.q.strip():
             matching = len(found)
-        elif f.narrowed and not (f.channel or f.kind or f.age or f.assignee):
-            matching = -2  # partner and code only: the queue counts already say
-        elif f.narrowed:
+        elif f.channel or f.kind or f.age or f.assignee:
             counted: Any = select(Exc.id)
             if f.channel:
                 counted = counted.join(Item, col(Item.id) == Exc.item_id)
@@ -266,11 +264,10 @@ def list_open(engine: Engine, f: Filters, now: dt.datetime | None = None) -> Lis
     open_total = sum(code_counts.values())
     by_code = sorted(code_counts.items(), key=lambda x: (-x[1], x[0]))
     by_partner = sorted(partner_counts.items(), key=lambda x: (-x[1], x[0] or ""))
-    if matching == -1:
-        matching = open_total
-    elif matching == -2:
+    if matching is None:  # no filter, or only partner and code
+        partner_wanted = None if f.partner == NOBODY else f.partner
         matching = sum(n for code, partner, n in queues if (not f.code or code == f.code)
-                       and (not f.partner or partner == (None if f.partner == NOBODY else f.partner)))
+                       and (not f.partner or partner == partner_wanted))
     for r in rows:
         r.age = format_age(r.created_at, now)
     page = ListPage(rows, int(matching), open_total, by_code, by_partner)
