@@ -56,3 +56,6 @@ def make_config(tmp_path: Path, database_url: str | None = None) -> Config:
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Config:
     return make_config(tmp_path, database_url)
+
+
+from tests.browser import browser  # noqa: E402, F401  (the session's Chromium, for tests that ask for it)

@@ -22,7 +22,7 @@ from gateway.config import Config
 from gateway.service import Gateway
 from gateway.web import auth
 from gateway.web.api import create_app
-from tests.browser import browser, screenshot  # noqa: F401  (the fixture)
+from tests.browser import screenshot
 from tests.conftest import make_config
 from tests.x12_factory import order_file
 
