@@ -11,6 +11,7 @@ from sqlmodel import col, select
 from gateway.service import Gateway
 from gateway.store.db import session_scope
 from gateway.store.models import DocumentRecord, ExceptionRecord, ReceivedItem
+from gateway.web.api_actions import install_api_actions
 from gateway.web.auth import install_auth, principal
 from gateway.web.dashboard import install_dashboard
 from gateway.web.inbox import install_inbox
@@ -79,6 +80,7 @@ def create_app(gateway: Gateway) -> FastAPI:
 
     install_inbox(app, gateway)  # the web inbox at /
     install_dashboard(app, gateway)  # /dashboard, /partners, /metrics
+    install_api_actions(app, gateway)  # the inbox's reads and actions as JSON
     return app
 
 
