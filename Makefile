@@ -25,6 +25,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run
+	$(PY) -m benchmarks.inbox
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
