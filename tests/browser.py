@@ -22,8 +22,10 @@ def chromium_available() -> bool:
     return Path(CHROMIUM).exists()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """One Chromium per test module: Playwright's sync API runs an event loop on this thread while it
+    lives, and tests that drive DBOS directly must not run under it."""
     if not chromium_available():
         if os.environ.get("CI"):
             pytest.fail("CI must run the browser tests: Chromium is missing (scripts/setup.sh installs it)")
