@@ -1,7 +1,8 @@
 """X12 810 invoice -> canonical `invoice` document.
 
 Works on a `TransactionSet` for 004010, 004010VICS and 005010 (best effort for other versions), the
-same way the 850 mapping does and with its helpers and tables: structure, types and syntax rules
+same way the 850 mapping does and with the readers and code lists every set shares (`mapping_base`,
+`code_lists`): structure, types and syntax rules
 are the guide-driven validator's job; this module reports what stops it from understanding the
 invoice or what makes the invoice's money wrong. It never raises.
 
@@ -20,18 +21,19 @@ from __future__ import annotations
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal
 
-from mappings.canonical import Document, Line, Party, Totals
+from mappings.canonical import Document, Line, Totals
 from mappings.check_digits import ean_valid, gs1_check_digit, gtin_valid, upc_valid
-from mappings.x12.map_850 import (
-    _INTEGER,
-    DATE_NAMES,
-    ITEM_ID_QUALIFIERS,
-    PARTY_ROLES,
-    PURPOSES,
-    REFERENCE_NAMES,
-    _implied_decimal,
-    _Mapper,
-    _tag,
+from mappings.x12.code_lists import DATE_NAMES, PARTY_ROLES, PURPOSES, REFERENCE_NAMES
+from mappings.x12.mapping_base import (
+    SetMapper,
+    implied_decimal,
+    product_id_key,
+    product_ids,
+    segment_tag,
+    set_body,
+    split_loops,
+    split_sections,
+    total_quantity,
 )
 from parsers.issues import Issue
 from parsers.x12.reader import TransactionSet
@@ -82,7 +84,6 @@ _ITD_AMOUNTS = frozenset({8})
 
 # Segments that close the IT1 detail: the summary table starts with TDS (CTT/ISS if TDS is missing).
 _SUMMARY_STARTS = ("TDS", "CTT", "ISS")
-_N1_LOOP_MEMBERS = frozenset({"N2", "N3", "N4", "REF", "PER", "DMG"})
 _CENT = Decimal("0.01")
 TOLERANCE = Decimal("0.01")
 
@@ -95,33 +96,23 @@ def _cents(value: Decimal) -> Decimal:
     return value.quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
-class _InvoiceMapper(_Mapper):
-    """One 810 mapping run (the 850 mapper's locations, issues and value parsing, reused)."""
+class _InvoiceMapper(SetMapper):
+    """One 810 mapping run: the shared readers (locations, issues, values, parties) driven by the invoice."""
+
+    set_id = "810"
+    reference_names = INVOICE_REFERENCE_NAMES
+    date_names = INVOICE_DATE_NAMES
+    party_roles = INVOICE_PARTY_ROLES
+    n1_loop_members = frozenset({"N2", "N3", "N4", "REF", "PER", "DMG"})
 
     def run(self) -> Document:
-        segments = list(self.ts.segments)
-        st = segments[0] if segments and _tag(segments[0]) == "ST" else None
-        body = segments[1:] if st is not None else segments
-        if body and _tag(body[-1]) == "SE":
-            body = body[:-1]
-        tags = [_tag(s) for s in body]
-        first_line = tags.index("IT1") if "IT1" in tags else len(body)
-        summary_at = len(body)
-        for start in _SUMMARY_STARTS:
-            found = next((i for i in range(first_line if first_line < len(body) else 0, len(body))
-                          if tags[i] == start), None)
-            if found is not None:
-                summary_at = found
-                break
-        first_line = min(first_line, summary_at)
-        header, line_part, summary = body[:first_line], body[first_line:summary_at], body[summary_at:]
+        st, body = set_body(list(self.ts.segments))
+        header, line_part, summary = split_sections(body, "IT1", _SUMMARY_STARTS)
 
-        source = self._source()
-        source.set = "810"
-        doc = Document(kind="invoice", source=source)
-        self._envelope_identities(doc)
+        doc = Document(kind="invoice", source=self.source())
+        self.envelope_identities(doc)
         self._invoice_header(doc, header, st)
-        loops = self._split_lines(line_part)
+        loops = split_loops(line_part, "IT1")
         self._invoice_lines(doc, loops)
         self._invoice_totals(doc, loops, summary)
         self._carrier(doc.references, summary)
@@ -130,33 +121,22 @@ class _InvoiceMapper(_Mapper):
     # -- header -------------------------------------------------------------------------------------
 
     def _invoice_header(self, doc: Document, header: list[Segment], st: Segment | None) -> None:
-        big = next((s for s in header if _tag(s) == "BIG"), None)
+        big = next((s for s in header if segment_tag(s) == "BIG"), None)
         if big is None:
-            anchor = st if st is not None else (header[0] if header else None)
-            message = "The invoice has no BIG segment, so it has no invoice number or date."
-            if anchor is not None:
-                self.error("X12_INVOICE_NUMBER_MISSING", message, anchor)
-            else:
-                self.issues.append(Issue("error", "X12_INVOICE_NUMBER_MISSING", message))
+            self.report_missing("X12_INVOICE_NUMBER_MISSING", "The invoice has no BIG segment, so it has no invoice "
+                                "number or date.", st, header)
         else:
             self._big(doc, big)
 
-        currencies: dict[str, tuple[str, Segment]] = {}
         notes: list[str] = []
         terms_seen: Segment | None = None
-        i = 0
-        while i < len(header):
-            seg = header[i]
-            tag = _tag(seg)
-            if tag == "CUR":
-                currencies.setdefault(seg.get(1).strip(), (seg.get(2).strip(), seg))
-            elif tag == "NTE":
+
+        def invoice_segment(seg: Segment, tag: str) -> None:
+            """The header segments only an invoice has: notes, terms of sale, FOB."""
+            nonlocal terms_seen
+            if tag == "NTE":
                 if seg.get(2).strip():
                     notes.append(seg.get(2).strip())
-            elif tag == "REF":
-                self._reference(doc.references, seg)
-            elif tag == "DTM":
-                self._dtm(doc.dates, seg)
             elif tag == "ITD":
                 if terms_seen is None:
                     terms_seen = seg
@@ -166,20 +146,13 @@ class _InvoiceMapper(_Mapper):
                                  f"A further ITD (terms type {seg.get(1).strip() or 'none'}) follows the one at "
                                  f"segment {terms_seen.number}; only the first terms of sale are carried into the "
                                  "invoice, check the others by hand.", seg)
-            elif tag == "FOB":
-                if seg.get(1).strip():
-                    doc.references.setdefault("fob", seg.get(1).strip())
-            elif tag == "N1":
-                j = i + 1
-                while j < len(header) and _tag(header[j]) in _N1_LOOP_MEMBERS:
-                    j += 1
-                doc.parties.append(self._invoice_party(header[i:j]))
-                i = j
-                continue
-            i += 1
+            elif tag == "FOB" and seg.get(1).strip():
+                doc.references.setdefault("fob", seg.get(1).strip())
+
+        currencies = self.read_header(doc, header, invoice_segment)
         if notes:
             doc.references["note"] = " ".join(notes)
-        self._currency(doc, currencies)
+        self.currency(doc, currencies)
         if doc.po_number is None and doc.references.get("po"):
             doc.po_number = doc.references["po"]
 
@@ -214,39 +187,9 @@ class _InvoiceMapper(_Mapper):
             return "original"
         return PURPOSES.get(purpose, purpose)
 
-    def _reference(self, refs: dict[str, str], seg: Segment) -> None:
-        qualifier = seg.get(1).strip()
-        value = seg.get(2).strip() or seg.get(3).strip()
-        if not qualifier or not value:
-            return
-        key = INVOICE_REFERENCE_NAMES.get(qualifier.upper(), qualifier.lower())
-        if key in refs:
-            if refs[key] != value:
-                self.warning("X12_DUPLICATE_REFERENCE",
-                             f"{_tag(seg)} {qualifier} appears again with {value!r}; the first value "
-                             f"{refs[key]!r} is kept.", seg, 2)
-            return
-        refs[key] = value
-
-    def _dtm(self, dates: dict[str, dt.date], seg: Segment) -> None:
-        qualifier = seg.get(1).strip()
-        if not qualifier:
-            return
-        if seg.get(2).strip():
-            value = self.date(seg, 2, f"date {qualifier}")
-        elif seg.get(5).strip() == "D8" and seg.get(6).strip():
-            value = self.date(seg, 6, f"date {qualifier}")
-        else:
-            return
-        if value is None:
-            return
-        key = INVOICE_DATE_NAMES.get(qualifier, f"dtm_{qualifier.lower()}")
-        if key in dates:
-            if dates[key] != value:
-                self.warning("X12_DUPLICATE_DATE", f"DTM {qualifier} ({key}) says {value.isoformat()} but "
-                             f"{dates[key].isoformat()} was given first and is kept.", seg, 2)
-            return
-        dates[key] = value
+    def repeated_date(self, qualifier: str, key: str, value: dt.date, first: dt.date) -> str:
+        return (f"DTM {qualifier} ({key}) says {value.isoformat()} but {first.isoformat()} was given first and "
+                "is kept.")
 
     def _terms(self, refs: dict[str, str], itd: Segment) -> None:
         """ITD terms of sale as `terms_*` references (dates ISO, the N2 discount amount as decimal)."""
@@ -259,7 +202,7 @@ class _InvoiceMapper(_Mapper):
                 if day is not None:
                     refs[key] = day.isoformat()
             elif element in _ITD_AMOUNTS:
-                amount = _implied_decimal(raw)
+                amount = implied_decimal(raw)
                 if amount is None:
                     self.error("X12_INVALID_NUMBER", f"ITD{element:02d} ({key.replace('_', ' ')}) is {raw!r}, "
                                "which is not an amount (digits with two implied decimals).", itd, element)
@@ -268,40 +211,18 @@ class _InvoiceMapper(_Mapper):
             else:
                 refs[key] = raw
 
-    def _invoice_party(self, loop: list[Segment]) -> Party:
-        party = self._party(loop)
-        code = loop[0].get(1).strip()
-        party.role = INVOICE_PARTY_ROLES.get(code.upper(), code.lower()) or "unknown"
-        return party
-
     # -- lines --------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _split_lines(line_part: list[Segment]) -> list[list[Segment]]:
-        loops: list[list[Segment]] = []
-        for seg in line_part:
-            if _tag(seg) == "IT1" or not loops:
-                loops.append([seg])
-            else:
-                loops[-1].append(seg)
-        return loops
 
     def _invoice_lines(self, doc: Document, loops: list[list[Segment]]) -> None:
         seen: dict[str, Segment] = {}
         for ordinal, loop in enumerate(loops, start=1):
             it1 = loop[0]
             number = it1.get(1).strip()
-            if number:
-                if number in seen:
-                    self.warning("X12_DUPLICATE_LINE_NUMBER",
-                                 f"IT101 line number {number!r} is used again (first at segment "
-                                 f"{seen[number].number}).", it1, 1)
-                else:
-                    seen[number] = it1
+            self.check_line_number(seen, it1, number, "IT101")
             item_ids = self._item_ids(it1, 6)
             po_number = doc.po_number
             for seg in loop[1:]:
-                tag = _tag(seg)
+                tag = segment_tag(seg)
                 if tag == "REF" and seg.get(1).strip().upper() == "PO" and seg.get(2).strip():
                     po_number = seg.get(2).strip()
                 elif tag == "SLN":
@@ -315,7 +236,7 @@ class _InvoiceMapper(_Mapper):
                 quantity=self.decimal(it1, 2, "X12_INVALID_QUANTITY", "quantity invoiced"),
                 uom=it1.get(3).strip() or None,
                 unit_price=unit_price,
-                description=self._description(loop[1:]),
+                description=self.description(loop[1:]),
                 item_ids=item_ids,
                 po_number=po_number,
                 package=None,
@@ -325,12 +246,9 @@ class _InvoiceMapper(_Mapper):
     def _item_ids(self, seg: Segment, first: int) -> dict[str, str]:
         """Qualifier/ID pairs from position `first` on, with GS1 check digits verified."""
         item_ids: dict[str, str] = {}
-        elements = seg.elements
-        for q in range(first, len(elements) - 1, 2):
-            qualifier, value = elements[q].strip().upper(), elements[q + 1].strip()
-            if not qualifier or not value:
-                continue
-            item_ids.setdefault(ITEM_ID_QUALIFIERS.get(qualifier, qualifier.lower()), value)
+        for q, qualifier, value in product_ids(seg, first):
+            qualifier = qualifier.upper()
+            item_ids.setdefault(product_id_key(qualifier), value)
             rule = GS1_QUALIFIERS.get(qualifier)
             if rule is None:
                 continue
@@ -343,13 +261,13 @@ class _InvoiceMapper(_Mapper):
                 else:
                     problem = f"it is not a valid {what} ({len(value)} characters)"
                 self.error("X12_GTIN_CHECK_DIGIT",
-                           f"{_tag(seg)}{q + 1:02d} ({qualifier} product ID) is {value!r}: {problem}. The item "
+                           f"{segment_tag(seg)}{q + 1:02d} ({qualifier} product ID) is {value!r}: {problem}. The item "
                            "cannot be trusted; the sender must correct the code.", seg, q + 1)
         return item_ids
 
     def _carrier(self, refs: dict[str, str], summary: list[Segment]) -> None:
         """The summary CAD: the carrier (SCAC) and routing that brought the goods."""
-        cad = next((s for s in summary if _tag(s) == "CAD"), None)
+        cad = next((s for s in summary if segment_tag(s) == "CAD"), None)
         if cad is None:
             return
         for element, key in ((4, "carrier_scac"), (5, "routing")):
@@ -360,15 +278,14 @@ class _InvoiceMapper(_Mapper):
 
     def _invoice_totals(self, doc: Document, loops: list[list[Segment]], summary: list[Segment]) -> None:
         lines = doc.lines
-        quantities = [ln.quantity for ln in lines if ln.quantity is not None]
-        computed_quantity = sum(quantities, Decimal(0)) if lines and len(quantities) == len(lines) else None
+        computed_quantity = total_quantity(lines)
         subtotal, subtotal_cents = self._extensions(loops, lines)
         charges, allowances, freight, taxes = self._adjustments(loops, summary, subtotal)
         charged, allowed, taxed = (sum(charges, Decimal(0)), sum(allowances, Decimal(0)), sum(taxes, Decimal(0)))
 
         # Totals allows extra fields: the invoice's own sums travel beside amount/tax/freight
         fields: dict[str, object] = {"line_count": len(loops)}
-        tds = next((s for s in summary if _tag(s) == "TDS"), None)
+        tds = next((s for s in summary if segment_tag(s) == "TDS"), None)
         stated: Decimal | None = None
         if tds is not None:
             stated = self._n2(tds, 1, "total invoice amount")
@@ -402,20 +319,11 @@ class _InvoiceMapper(_Mapper):
                            f"{money(_cents(stated - expected))}; the sender must correct the total or the lines.",
                            tds, 1)
 
-        ctt = next((s for s in summary if _tag(s) == "CTT"), None)
+        ctt = next((s for s in summary if segment_tag(s) == "CTT"), None)
         stated_quantity: Decimal | None = None
         if ctt is not None:
-            count_raw = ctt.get(1).strip()
-            if count_raw:
-                if _INTEGER.match(count_raw):
-                    if int(count_raw) != len(loops):
-                        self.error("X12_CTT_LINE_COUNT",
-                                   f"CTT01 says {count_raw} line items but the invoice has {len(loops)} IT1 "
-                                   "segments; a line was lost or added. The sender must resend or correct CTT01.",
-                                   ctt, 1)
-                else:
-                    self.error("X12_INVALID_NUMBER", f"CTT01 (number of line items) is {count_raw!r}, which is "
-                               "not a whole number.", ctt, 1)
+            self.check_line_count(ctt, len(loops), f"the invoice has {len(loops)} IT1 segments; a line was lost or "
+                                  "added. The sender must resend or correct CTT01.")
             stated_quantity = self.decimal(ctt, 2, "X12_INVALID_NUMBER", "hash total")
             if stated_quantity is not None and computed_quantity is not None \
                     and stated_quantity != computed_quantity:
@@ -451,7 +359,7 @@ class _InvoiceMapper(_Mapper):
         taxes: list[Decimal] = []
         segments = [*(s for loop in loops for s in loop[1:]), *summary]
         for seg in segments:
-            tag = _tag(seg)
+            tag = segment_tag(seg)
             if tag == "TXI":
                 amount = self.decimal(seg, 2, "X12_INVALID_NUMBER", "tax amount")
                 if amount is not None:
@@ -490,10 +398,10 @@ class _InvoiceMapper(_Mapper):
         raw = seg.get(element).strip()
         if not raw:
             return None
-        value = _implied_decimal(raw)
+        value = implied_decimal(raw)
         if value is None:
-            self.error("X12_INVALID_NUMBER", f"{_tag(seg)}{element:02d} ({what}) is {raw!r}, which is not an amount "
-                       "in cents (two implied decimals: 123.45 is written 12345).", seg, element)
+            self.error("X12_INVALID_NUMBER", f"{segment_tag(seg)}{element:02d} ({what}) is {raw!r}, which is not an "
+                       "amount in cents (two implied decimals: 123.45 is written 12345).", seg, element)
         return value
 
 def map_810(ts: TransactionSet) -> tuple[Document, list[Issue]]:

@@ -28,19 +28,28 @@ What the document says, in canonical terms (DESIGN.md, "Canonical document"):
 - UPC, EAN and GTIN values (PO1/ACK/LIN qualifiers UP, EN, UK) must carry a valid GS1 check digit
   (error X12_GTIN_CHECK_DIGIT at the element).
 
-Like the 850 mapping it never raises, and reuses its tables and parsing helpers.
+Like the 850 mapping it never raises; it reads with the shared code lists and readers (`mapping_base`).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from decimal import Decimal
 
-from mappings.canonical import Document, Line, Party, Source, Totals
+from mappings.canonical import Document, Line, Totals
 from mappings.check_digits import ean_valid, gs1_check_digit, gtin_valid, upc_valid
-from mappings.x12.map_850 import DATE_NAMES, ITEM_ID_QUALIFIERS, PURPOSES, _Mapper
-from parsers.issues import Issue, error
+from mappings.x12.code_lists import DATE_NAMES, PARTY_ROLES, PURPOSES
+from mappings.x12.mapping_base import (
+    SetMapper,
+    order_extension,
+    product_id_key,
+    product_ids,
+    segment_tag,
+    set_body,
+    split_loops,
+    split_sections,
+    total_quantity,
+)
+from parsers.issues import Issue
 from parsers.x12.reader import TransactionSet
 from parsers.x12.segments import Segment
 
@@ -94,14 +103,10 @@ BAK_REFERENCES: dict[int, str] = {5: "release", 6: "request_reference", 7: "cont
 
 # N101 codes an 855 uses for the supplier that the 850 table lacks.
 EXTRA_PARTY_ROLES: dict[str, str] = {"SU": "seller"}
+ACK_PARTY_ROLES: dict[str, str] = {**PARTY_ROLES, **EXTRA_PARTY_ROLES}
 
 # Product ID qualifiers whose values carry a GS1 check digit, and the rule for each.
 GS1_QUALIFIERS = {"UP": ("UPC-A", upc_valid), "EN": ("EAN", ean_valid), "UK": ("GTIN-14", gtin_valid)}
-
-_N1_MEMBERS = frozenset({"N2", "N3", "N4", "NX2", "REF", "PER", "SI", "FOB", "TD1", "TD5", "TD3", "TD4", "PKG",
-                         "MSG", "MTX", "IN2"})
-_N9_MEMBERS = frozenset({"DTM", "MSG", "MTX", "PWK", "EFI"})
-_INTEGER = re.compile(r"^[+-]?\d+$")
 
 
 def ack_reference_key(line_number: str) -> str:
@@ -121,103 +126,40 @@ def combine_statuses(words: list[str]) -> str | None:
     return "changed"
 
 
-def _tag(seg: Segment) -> str:
-    return seg.elements[0] if seg.elements else ""
+class _AckMapper(SetMapper):
+    """One 855 mapping run: the shared readers (locations, numbers, dates, parties, references) driven by
+    the acknowledgment's layout."""
 
-
-class _AckMapper(_Mapper):
-    """The 850 mapper's helpers (locations, numbers, dates, parties, references) driven by an 855."""
-
-    def _source(self) -> Source:
-        source = super()._source()
-        source.set = "855"
-        return source
-
-    def _dtm(self, dates: dict[str, dt.date], seg: Segment) -> None:
-        qualifier = seg.get(1).strip()
-        if not qualifier:
-            return
-        if seg.get(2).strip():
-            value = self.date(seg, 2, f"date {qualifier}")
-        elif seg.get(5).strip() == "D8" and seg.get(6).strip():
-            value = self.date(seg, 6, f"date {qualifier}")
-        else:
-            return
-        if value is None:
-            return
-        key = ACK_DATE_NAMES.get(qualifier, f"dtm_{qualifier.lower()}")
-        if key in dates and dates[key] != value:
-            self.warning("X12_DUPLICATE_DATE", f"DTM {qualifier} appears again with {value.isoformat()}; the "
-                         f"first date {dates[key].isoformat()} is kept.", seg, 2)
-            return
-        dates.setdefault(key, value)
+    set_id = "855"
+    date_names = ACK_DATE_NAMES
+    party_roles = ACK_PARTY_ROLES
+    n1_loop_members = frozenset({"N2", "N3", "N4", "NX2", "REF", "PER", "SI", "FOB", "TD1", "TD5", "TD3", "TD4",
+                                 "PKG", "MSG", "MTX", "IN2"})
+    n9_loop_members = frozenset({"DTM", "MSG", "MTX", "PWK", "EFI"})
 
     # -- the mapping ------------------------------------------------------------------------------
 
     def run(self) -> Document:
-        segments = list(self.ts.segments)
-        st = segments[0] if segments and _tag(segments[0]) == "ST" else None
-        body = segments[1:] if st is not None else segments
-        if body and _tag(body[-1]) == "SE":
-            body = body[:-1]
-        tags = [_tag(s) for s in body]
-        first_line = tags.index("PO1") if "PO1" in tags else len(body)
-        ctt_at = next((i for i in range(first_line if first_line < len(body) else 0, len(body))
-                       if tags[i] == "CTT"), len(body))
-        first_line = min(first_line, ctt_at)
-        header, line_part, summary = body[:first_line], body[first_line:ctt_at], body[ctt_at:]
+        st, body = set_body(list(self.ts.segments))
+        header, line_part, summary = split_sections(body, "PO1")
 
-        doc = Document(kind="order_response", source=self._source())
-        self._envelope_identities(doc)
+        doc = Document(kind="order_response", source=self.source())
+        self.envelope_identities(doc)
         self._ack_header(doc, header, st)
-        loops = self._split_lines(line_part)
+        loops = split_loops(line_part, "PO1")
         ack_quantities = self._ack_lines(doc, loops)
         self._ack_totals(doc, header, loops, summary, ack_quantities)
         self._consistency(doc)
         return doc
 
     def _ack_header(self, doc: Document, header: list[Segment], st: Segment | None) -> None:
-        bak = next((s for s in header if _tag(s) == "BAK"), None)
+        bak = next((s for s in header if segment_tag(s) == "BAK"), None)
         if bak is None:
-            anchor = st if st is not None else (header[0] if header else None)
-            message = ("The acknowledgment has no BAK segment, so it does not say which purchase order it "
-                       "answers.")
-            if anchor is not None:
-                self.error("X12_PO_NUMBER_MISSING", message, anchor)
-            else:
-                self.issues.append(error("X12_PO_NUMBER_MISSING", message))
+            self.report_missing("X12_PO_NUMBER_MISSING", "The acknowledgment has no BAK segment, so it does not "
+                                "say which purchase order it answers.", st, header)
         else:
             self._bak(doc, bak)
-        currencies: dict[str, tuple[str, Segment]] = {}
-        i = 0
-        while i < len(header):
-            seg = header[i]
-            tag = _tag(seg)
-            if tag == "CUR":
-                currencies.setdefault(seg.get(1).strip(), (seg.get(2).strip(), seg))
-            elif tag == "REF":
-                self._reference(doc.references, seg)
-            elif tag == "DTM":
-                self._dtm(doc.dates, seg)
-            elif tag == "N9":
-                while i + 1 < len(header) and _tag(header[i + 1]) in _N9_MEMBERS:
-                    i += 1
-            elif tag == "N1":
-                j = i + 1
-                while j < len(header) and _tag(header[j]) in _N1_MEMBERS:
-                    j += 1
-                doc.parties.append(self._ack_party(header[i:j]))
-                i = j
-                continue
-            i += 1
-        self._currency(doc, currencies)
-
-    def _ack_party(self, loop: list[Segment]) -> Party:
-        party = self._party(loop)
-        extra = EXTRA_PARTY_ROLES.get(loop[0].get(1).strip().upper())
-        if extra:
-            party.role = extra
-        return party
+        self.currency(doc, self.read_header(doc, header))
 
     def _bak(self, doc: Document, bak: Segment) -> None:
         purpose = bak.get(1).strip()
@@ -253,12 +195,9 @@ class _AckMapper(_Mapper):
 
     def _item_ids(self, seg: Segment, first: int, last: int, into: dict[str, str]) -> None:
         """Qualifier/ID pairs from element `first` to `last`, with GS1 check digits verified."""
-        elements = seg.elements
-        for q in range(first, min(last, len(elements) - 2) + 1, 2):
-            qualifier, value = elements[q].strip().upper(), elements[q + 1].strip()
-            if not qualifier or not value:
-                continue
-            into.setdefault(ITEM_ID_QUALIFIERS.get(qualifier, qualifier.lower()), value)
+        for q, qualifier, value in product_ids(seg, first, last):
+            qualifier = qualifier.upper()
+            into.setdefault(product_id_key(qualifier), value)
             self._check_gs1(seg, q, qualifier, value)
 
     def _check_gs1(self, seg: Segment, position: int, qualifier: str, value: str) -> None:
@@ -272,7 +211,7 @@ class _AckMapper(_Mapper):
             else:
                 problem = "it is not all digits of a GS1 length"
             self.error("X12_GTIN_CHECK_DIGIT",
-                       f"{_tag(seg)}{position + 1:02d} {name} {value!r} (qualifier {qualifier}) is not valid: "
+                       f"{segment_tag(seg)}{position + 1:02d} {name} {value!r} (qualifier {qualifier}) is not valid: "
                        f"{problem}. Check the item number in the partner's catalogue.", seg, position + 1)
 
     @staticmethod
@@ -286,30 +225,14 @@ class _AckMapper(_Mapper):
         for ordinal, loop in enumerate(loops, start=1):
             po1 = loop[0]
             number = po1.get(1).strip()
-            if number:
-                if number in seen:
-                    self.warning("X12_DUPLICATE_LINE_NUMBER",
-                                 f"PO101 line number {number!r} is used again (first at segment "
-                                 f"{seen[number].number}).", po1, 1)
-                else:
-                    seen[number] = po1
+            self.check_line_number(seen, po1, number, "PO101")
             item_ids: dict[str, str] = {}
-            if _tag(po1) == "PO1":
+            if segment_tag(po1) == "PO1":
                 self._item_ids(po1, 6, 24, item_ids)
-            line = Line.model_construct(
-                line_number=number or str(ordinal),
-                quantity=self.decimal(po1, 2, "X12_INVALID_QUANTITY", "quantity ordered"),
-                uom=po1.get(3).strip() or None,
-                unit_price=self.decimal(po1, 4, "X12_INVALID_PRICE", "unit price"),
-                description=self._description(loop[1:]),
-                item_ids=item_ids,
-                po_number=doc.po_number,
-                package=None,
-                status=None,
-            )
+            line = self.po1_line(loop, number or str(ordinal), item_ids, doc.po_number)
             acks: list[tuple[str, Decimal | None, str, str, str, list[tuple[str, str]]]] = []
             for seg in loop[1:]:
-                tag = _tag(seg)
+                tag = segment_tag(seg)
                 if tag == "LIN":
                     self._item_ids(seg, 2, 30, {})
                 elif tag == "ACK":
@@ -337,11 +260,9 @@ class _AckMapper(_Mapper):
         if seg.get(5).strip() and self.date(seg, 5, "acknowledged line date") is not None:
             date_raw = seg.get(5).strip()
         ids: list[tuple[str, str]] = []
-        for q in range(7, min(25, len(seg.elements) - 2) + 1, 2):
-            qualifier, value = seg.get(q).strip(), seg.get(q + 1).strip()
-            if qualifier and value:
-                ids.append((qualifier, value))
-                self._check_gs1(seg, q, qualifier.upper(), value)
+        for q, qualifier, value in product_ids(seg, 7, 25):
+            ids.append((qualifier, value))
+            self._check_gs1(seg, q, qualifier.upper(), value)
         return code, quantity, seg.get(3).strip(), seg.get(4).strip(), date_raw, ids
 
     @staticmethod
@@ -372,28 +293,14 @@ class _AckMapper(_Mapper):
                     ack_quantities: list[Decimal]) -> None:
         lines = doc.lines
         totals = Totals(line_count=len(loops))
-        quantities = [ln.quantity for ln in lines if ln.quantity is not None]
-        computed = sum(quantities, Decimal(0)) if lines and len(quantities) == len(lines) else None
+        computed = total_quantity(lines)
         acknowledged = sum(ack_quantities, Decimal(0)) if ack_quantities else None
-        extensions = [ln.quantity * ln.unit_price for ln in lines
-                      if ln.quantity is not None and ln.unit_price is not None]
-        extended = sum(extensions, Decimal(0)) if lines and len(extensions) == len(lines) else None
-        exponent = extended.as_tuple().exponent if extended is not None else None
-        if extended is not None and isinstance(exponent, int) and exponent > -2:
-            extended = extended.quantize(Decimal("0.01"))
-        ctt = next((s for s in summary if _tag(s) == "CTT"), None)
+        extended = order_extension(lines)
+        ctt = next((s for s in summary if segment_tag(s) == "CTT"), None)
         stated: Decimal | None = None
         if ctt is not None:
-            count_raw = ctt.get(1).strip()
-            if count_raw:
-                if _INTEGER.match(count_raw):
-                    if int(count_raw) != len(loops):
-                        self.error("X12_CTT_LINE_COUNT",
-                                   f"CTT01 says {count_raw} line items but the acknowledgment has {len(loops)} "
-                                   "PO1 segments; a line may be missing or the count is wrong.", ctt, 1)
-                else:
-                    self.error("X12_INVALID_NUMBER", f"CTT01 (number of line items) is {count_raw!r}, which is "
-                               "not a whole number.", ctt, 1)
+            self.check_line_count(ctt, len(loops), f"the acknowledgment has {len(loops)} PO1 segments; a line "
+                                  "may be missing or the count is wrong.")
             stated = self.decimal(ctt, 2, "X12_INVALID_NUMBER", "hash total")
             if stated is not None and computed is not None and stated != computed and stated != acknowledged:
                 also = (f" and the ACK02 quantities to {format(acknowledged, 'f')}"
@@ -402,7 +309,7 @@ class _AckMapper(_Mapper):
                              f"CTT02 hash total is {format(stated, 'f')} but the PO102 quantities add up to "
                              f"{format(computed, 'f')}{also}.", ctt, 2)
         totals.quantity = stated if stated is not None else computed
-        amount, _ = self._stated_amount([], summary)
+        amount, _ = self.stated_amount([], summary)
         totals.amount = amount if amount is not None else extended
         doc.totals = totals
 
@@ -413,7 +320,7 @@ class _AckMapper(_Mapper):
             return
         odd = [ln.line_number or "?" for ln in doc.lines if ln.status not in (None, "accepted")]
         if odd:
-            bak = next((s for s in self.ts.segments if _tag(s) == "BAK"), None)
+            bak = next((s for s in self.ts.segments if segment_tag(s) == "BAK"), None)
             if bak is not None:
                 self.warning("X12_ACK_TYPE_LINES_DISAGREE",
                              f"BAK02 {ack_type} says the order is accepted without change, but line(s) "

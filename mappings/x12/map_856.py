@@ -14,21 +14,13 @@ the segment and element, so a person can find it in the raw file.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from decimal import Decimal
 
 from mappings.canonical import Document, Line, Party, Totals
 from mappings.check_digits import gs1_check_digit, sscc_valid
-from mappings.x12.map_850 import (
-    DATE_NAMES,
-    ITEM_ID_QUALIFIERS,
-    PARTY_ROLES,
-    PURPOSES,
-    REFERENCE_NAMES,
-    _Mapper,
-    _tag,
-)
+from mappings.x12.code_lists import DATE_NAMES, PARTY_ROLES, PURPOSES, REFERENCE_NAMES
+from mappings.x12.mapping_base import INTEGER, SetMapper, item_ids, segment_tag
 from parsers.issues import Issue
 from parsers.x12.reader import TransactionSet
 from parsers.x12.segments import Segment
@@ -86,7 +78,6 @@ GTIN_QUALIFIERS: dict[str, tuple[str, tuple[int, ...]]] = {
 # MAN01 codes (88) whose MAN02 is a GS1 key, and which of them names a carton: SSCC first.
 PACKAGE_MARKS: tuple[str, ...] = ("GM", "UC")
 
-_INTEGER = re.compile(r"^[+-]?\d+$")
 _TIME = re.compile(r"^(\d{2})(\d{2})(\d{2})?(\d*)$")
 
 
@@ -106,7 +97,7 @@ class _Level:
     def __init__(self, hl: Segment, segments: list[Segment] | None = None, tags: list[str] | None = None) -> None:
         self.hl = hl
         self.segments: list[Segment] = segments if segments is not None else []
-        self.tags: list[str] = tags if tags is not None else [_tag(s) for s in self.segments]
+        self.tags: list[str] = tags if tags is not None else [segment_tag(s) for s in self.segments]
         self.parent: _Level | None = None
         self.children: list[_Level] = []
         self.id = hl.get(1).strip()
@@ -129,12 +120,16 @@ class _Level:
         return out
 
 
-class _ShipNoticeMapper(_Mapper):
-    """The 850 mapper's helpers (issues, numbers, dates, N1 loops) applied to the 856 tree."""
+class _ShipNoticeMapper(SetMapper):
+    """One 856 mapping run: the shared readers (issues, numbers, dates, N1 loops) applied to the HL tree."""
+
+    set_id = "856"
+    reference_names = SHIP_NOTICE_REFERENCES
+    date_names = SHIP_NOTICE_DATES
 
     def run(self) -> Document:
         body = list(self.ts.segments)
-        tags = [_tag(s) for s in body]  # read once; every split below works on these
+        tags = [segment_tag(s) for s in body]  # read once; every split below works on these
         st = body[0] if body and tags[0] == "ST" else None
         if st is not None:
             body, tags = body[1:], tags[1:]
@@ -147,9 +142,8 @@ class _ShipNoticeMapper(_Mapper):
             first_hl = ctt_at
         header, detail, summary = body[:first_hl], body[first_hl:ctt_at], body[ctt_at:]
 
-        doc = Document(kind="ship_notice", source=self._source())
-        doc.source.set = "856"
-        self._envelope_identities(doc)
+        doc = Document(kind="ship_notice", source=self.source())
+        self.envelope_identities(doc)
         self._notice_header(doc, header, st)
         levels = self._tree(detail, tags[first_hl:ctt_at])
         for level in levels:
@@ -163,19 +157,15 @@ class _ShipNoticeMapper(_Mapper):
     # -- header ---------------------------------------------------------------------------------------
 
     def _notice_header(self, doc: Document, header: list[Segment], st: Segment | None) -> None:
-        bsn = next((s for s in header if _tag(s) == "BSN"), None)
+        bsn = next((s for s in header if segment_tag(s) == "BSN"), None)
         if bsn is None:
-            anchor = st if st is not None else (header[0] if header else None)
-            message = "The ship notice has no BSN segment, so it has no shipment number."
-            if anchor is not None:
-                self.error("X12_SHIPMENT_NUMBER_MISSING", message, anchor)
-            else:
-                self.issues.append(_issue_without_place("X12_SHIPMENT_NUMBER_MISSING", message))
+            self.report_missing("X12_SHIPMENT_NUMBER_MISSING", "The ship notice has no BSN segment, so it has no "
+                                "shipment number.", st, header)
         else:
             self._bsn(doc, bsn)
         for seg in header:
-            if _tag(seg) == "DTM":
-                self._dtm(doc.dates, seg)
+            if segment_tag(seg) == "DTM":
+                self.dtm(doc.dates, seg)
 
     def _bsn(self, doc: Document, bsn: Segment) -> None:
         purpose = bsn.get(1).strip()
@@ -200,46 +190,9 @@ class _ShipNoticeMapper(_Mapper):
         if m and len(raw) in (4, 6, 7, 8) and int(m.group(1)) < 24 and int(m.group(2)) < 60 \
                 and (m.group(3) is None or int(m.group(3)) < 60):
             return f"{m.group(1)}:{m.group(2)}" + (f":{m.group(3)}" if m.group(3) else "")
-        self.error("X12_INVALID_TIME", f"{_tag(seg)}{element:02d} ({what}) is {raw!r}, which is not a time "
+        self.error("X12_INVALID_TIME", f"{segment_tag(seg)}{element:02d} ({what}) is {raw!r}, which is not a time "
                    "(HHMM or HHMMSS, 24-hour clock).", seg, element)
         return None
-
-    def _reference(self, refs: dict[str, str], seg: Segment) -> None:
-        qualifier = seg.get(1).strip()
-        value = seg.get(2).strip() or seg.get(3).strip()
-        if not qualifier or not value:
-            return
-        key = SHIP_NOTICE_REFERENCES.get(qualifier.upper(), qualifier.lower())
-        self._put(refs, key, value, seg, f"{_tag(seg)} {qualifier}", 2)
-
-    def _put(self, refs: dict[str, str], key: str, value: str, seg: Segment, what: str, element: int) -> None:
-        """Keep the first value of a reference; a different repeat is a warning, an identical one is fine."""
-        if key in refs:
-            if refs[key] != value:
-                self.warning("X12_DUPLICATE_REFERENCE", f"{what} appears again with {value!r}; the first value "
-                             f"{refs[key]!r} is kept.", seg, element)
-            return
-        refs[key] = value
-
-    def _dtm(self, dates: dict[str, dt.date], seg: Segment) -> None:
-        qualifier = seg.get(1).strip()
-        if not qualifier:
-            return
-        if seg.get(2).strip():
-            value = self.date(seg, 2, f"date {qualifier}")
-        elif seg.get(5).strip() == "D8" and seg.get(6).strip():
-            value = self.date(seg, 6, f"date {qualifier}")
-        else:
-            return
-        if value is None:
-            return
-        key = SHIP_NOTICE_DATES.get(qualifier, f"dtm_{qualifier.lower()}")
-        if key in dates:
-            if dates[key] != value:
-                self.warning("X12_DUPLICATE_DATE", f"DTM {qualifier} appears again with {value.isoformat()}; "
-                             f"the first date {dates[key].isoformat()} is kept.", seg, 2)
-            return
-        dates[key] = value
 
     # -- the HL tree ------------------------------------------------------------------------------------
 
@@ -352,8 +305,8 @@ class _ShipNoticeMapper(_Mapper):
         ok = value.isdigit() and len(value) in lengths and gs1_check_digit(value[:-1]) == int(value[-1])
         if not ok:
             qualifier = seg.get(element - 1).strip()
-            self.error("X12_GTIN_CHECK_DIGIT", f"{_tag(seg)}{element:02d} ({qualifier}) {value!r} is not a valid "
-                       f"{name}{_digit_hint(value, lengths)}. Check the product code with the item master.",
+            self.error("X12_GTIN_CHECK_DIGIT", f"{segment_tag(seg)}{element:02d} ({qualifier}) {value!r} is not a "
+                       f"valid {name}{_digit_hint(value, lengths)}. Check the product code with the item master.",
                        seg, element)
 
     # -- shipment and order levels --------------------------------------------------------------------
@@ -377,34 +330,34 @@ class _ShipNoticeMapper(_Mapper):
             if in_n1:
                 continue  # the N1 loops' REFs and PERs belong to their party
             if tag == "REF":
-                self._reference(refs, seg)
+                self.reference(refs, seg)
             elif tag == "DTM":
-                self._dtm(doc.dates, seg)
+                self.dtm(doc.dates, seg)
             elif tag == "TD5":
                 scac = seg.get(3).strip()
                 if scac:
                     key = "carrier_scac" if seg.get(2).strip() == "2" else "carrier_id"
-                    self._put(refs, key, scac, seg, "TD503 (carrier)", 3)
+                    self.keep_first(refs, key, scac, seg, "TD503 (carrier)", 3)
                 for element, key in ((4, "transport_method"), (5, "routing")):
                     if seg.get(element).strip():
-                        self._put(refs, key, seg.get(element).strip(), seg, f"TD5{element:02d}", element)
+                        self.keep_first(refs, key, seg.get(element).strip(), seg, f"TD5{element:02d}", element)
             elif tag == "TD3":
                 equipment = seg.get(2).strip() + seg.get(3).strip()
                 if equipment:
-                    self._put(refs, "equipment_number", equipment, seg, "TD302/TD303 (equipment)", 3)
+                    self.keep_first(refs, "equipment_number", equipment, seg, "TD302/TD303 (equipment)", 3)
                 if seg.get(9).strip():
-                    self._put(refs, "seal_number", seg.get(9).strip(), seg, "TD309 (seal)", 9)
+                    self.keep_first(refs, "seal_number", seg.get(9).strip(), seg, "TD309 (seal)", 9)
             elif tag == "TD1" and seg.get(1).strip():
-                self._put(refs, "packaging", seg.get(1).strip(), seg, "TD101 (packaging code)", 1)
+                self.keep_first(refs, "packaging", seg.get(1).strip(), seg, "TD101 (packaging code)", 1)
             elif tag == "FOB" and seg.get(1).strip():
-                self._put(refs, "shipment_payment", seg.get(1).strip(), seg, "FOB01 (method of payment)", 1)
+                self.keep_first(refs, "shipment_payment", seg.get(1).strip(), seg, "FOB01 (method of payment)", 1)
             elif tag == "PRF" and seg.get(1).strip():
                 doc.po_number = seg.get(1).strip()
         for loop in _n1_loops(shipment.segments):
             doc.parties.append(self._ship_party(loop))
 
     def _ship_party(self, loop: list[Segment]) -> Party:
-        party = self._party(loop)
+        party = self.party(loop)
         code = loop[0].get(1).strip().upper()
         party.role = SHIP_NOTICE_ROLES.get(code, code.lower()) or "unknown"
         return party
@@ -422,13 +375,9 @@ class _ShipNoticeMapper(_Mapper):
     def _item_lines(self, item: _Level, ordinal: int) -> list[Line]:
         lin, sn1 = item.first("LIN"), item.first("SN1")
         number = (lin.get(1).strip() if lin is not None else "") or (sn1.get(1).strip() if sn1 is not None else "")
-        item_ids: dict[str, str] = {}
+        ids: dict[str, str] = {}
         if lin is not None:
-            elements = lin.elements
-            for q in range(2, len(elements) - 1, 2):
-                qualifier, value = elements[q].strip(), elements[q + 1].strip()
-                if qualifier and value:
-                    item_ids.setdefault(ITEM_ID_QUALIFIERS.get(qualifier.upper(), qualifier.lower()), value)
+            ids = item_ids(lin, 2)
         else:
             self.warning("X12_ITEM_ID_MISSING", f"Item level {item.id!r} has no LIN segment, so the item shipped "
                          "is not identified.", item.hl)
@@ -445,12 +394,12 @@ class _ShipNoticeMapper(_Mapper):
                           if (prf := lv.first("PRF")) is not None and prf.get(1).strip()), None)
         container = next((lv for lv in ancestors if lv.level == PACK), None) \
             or next((lv for lv in ancestors if lv.level == TARE), None)
-        description = self._description(item.segments)
+        description = self.description(item.segments)
 
         def line(qty: Decimal | None, unit: str | None, package: str | None) -> Line:
             # model_construct: every value is already typed here, and this runs once per item
             return Line.model_construct(line_number=number or str(ordinal), quantity=qty, uom=unit, unit_price=None,
-                                        description=description, item_ids=dict(item_ids), po_number=po_number,
+                                        description=description, item_ids=dict(ids), po_number=po_number,
                                         package=package, status=None)
 
         packs = [lv for lv in item.children if lv.level == PACK]
@@ -495,7 +444,7 @@ class _ShipNoticeMapper(_Mapper):
                 item_quantities.append(value)
         computed = sum(item_quantities, Decimal(0)) if items and len(item_quantities) == len(items) else None
 
-        ctt = next((s for s in summary if _tag(s) == "CTT"), None)
+        ctt = next((s for s in summary if segment_tag(s) == "CTT"), None)
         stated: Decimal | None = None
         if ctt is not None:
             self._check_ctt_count(ctt, len(levels), len(items))
@@ -514,7 +463,7 @@ class _ShipNoticeMapper(_Mapper):
         raw = ctt.get(1).strip()
         if not raw:
             return
-        if not _INTEGER.match(raw):
+        if not INTEGER.match(raw):
             self.error("X12_INVALID_NUMBER", f"CTT01 (number of HL segments) is {raw!r}, which is not a whole "
                        "number.", ctt, 1)
             return
@@ -574,10 +523,6 @@ def _first_of(seg: Segment | None, fallback: Segment) -> Segment:
     return seg if seg is not None else fallback
 
 
-def _issue_without_place(code: str, message: str) -> Issue:
-    return Issue("error", code, message)
-
-
 def _quiet_decimal(raw: str) -> Decimal | None:
     """A number for sums; unreadable values were already reported where the line was built."""
     try:
@@ -617,7 +562,7 @@ def _n1_loops(segments: list[Segment]) -> list[list[Segment]]:
     loops: list[list[Segment]] = []
     current: list[Segment] | None = None
     for seg in segments:
-        tag = _tag(seg)
+        tag = segment_tag(seg)
         if tag == "N1":
             current = [seg]
             loops.append(current)
