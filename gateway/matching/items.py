@@ -10,6 +10,7 @@ any kind.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 # Kinds that carry a GS1 number (UPC-A, EAN-8/13, GTIN-8/12/13/14, UCC-12/14).
 GTIN_KINDS = frozenset({"upc", "upc_a", "ean", "ean8", "ean13", "gtin", "gtin8", "gtin12", "gtin13", "gtin14",
@@ -27,7 +28,13 @@ def item_key(kind: str, value: str) -> str:
 
 def item_keys(ids: Mapping[str, str]) -> frozenset[str]:
     """Every identifier of a line as keys, empty values left out."""
-    return frozenset(item_key(k, v) for k, v in ids.items() if v and v.strip())
+    return _keys(tuple(ids.items())) if ids else frozenset()
+
+
+@lru_cache(maxsize=65536)
+def _keys(pairs: tuple[tuple[str, str], ...]) -> frozenset[str]:
+    """Memoised: the same items come back on the order, the receipts and every invoice."""
+    return frozenset(item_key(k, v) for k, v in pairs if v and v.strip())
 
 
 def config_key(name: str) -> str:

@@ -63,6 +63,7 @@ Dimension = Literal["unit_price", "quantity_vs_received", "quantity_vs_ordered",
 DIMENSIONS: tuple[Dimension, ...] = ("unit_price", "quantity_vs_received", "quantity_vs_ordered", "line_amount",
                                      "invoice_total", "tax", "freight", "date")
 HUNDRED = Decimal(100)
+ZERO_PCT = Decimal("0.00")
 
 
 class Tolerance(BaseModel):
@@ -204,9 +205,9 @@ class Tolerances(ToleranceLevel):
               item_keys: frozenset[str] = frozenset(), percentages: bool = True) -> Check:
         """Compare actual with expected under every applicable limit; the strictest one binds."""
         difference = actual - expected
-        percentage = (difference * HUNDRED / abs(expected)).quantize(Decimal("0.01")) if expected else None
         if not difference:
-            return Check(dimension, expected, actual, difference, percentage, None, None, True)
+            return Check(dimension, expected, actual, difference, ZERO_PCT if expected else None, None, None, True)
+        percentage = (difference * HUNDRED / abs(expected)).quantize(Decimal("0.01")) if expected else None
         side: Literal["over", "under"] = "over" if difference > 0 else "under"
         size = abs(difference)
         best: Limit | None = None
