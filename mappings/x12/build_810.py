@@ -14,33 +14,30 @@ in cents, the N2 form. A `credit` invoice is written as BIG07 CR (credit memo) w
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from mappings.canonical import Document, Line, Party
-from mappings.x12.build_850 import _chunks, _code
+from mappings.canonical import Document, Line
+from mappings.x12.build_base import DocumentBuilder, text_pieces, x12_code
+from mappings.x12.code_lists import ITEM_ID_QUALIFIERS, PARTY_ID_QUALIFIERS, PURPOSES, codes_by_name
 from mappings.x12.map_810 import (
-    _ITD_AMOUNTS,
-    _ITD_DATES,
-    _ITD_KEYS,
     FREIGHT_CODES,
     INVOICE_DATE_NAMES,
     INVOICE_PARTY_ROLES,
     INVOICE_REFERENCE_NAMES,
+    ITD_AMOUNTS,
+    ITD_DATES,
+    ITD_KEYS,
 )
-from mappings.x12.map_850 import ITEM_ID_QUALIFIERS, PARTY_ID_QUALIFIERS, PURPOSES
-from mappings.x12.outbound import BuildError, FieldProblem, x12_date, x12_decimal
+from mappings.x12.mapping_base import total_quantity
+from mappings.x12.outbound import BuildError, x12_date
 
-# canonical name -> X12 code: the inverses of map_810's tables, one code chosen where several map to a name
-PURPOSE_CODES: dict[str, str] = {name: code for code, name in PURPOSES.items()}
-PARTY_CODES: dict[str, str] = ({name: code for code, name in INVOICE_PARTY_ROLES.items()}
-                               | {"seller": "SE", "remit_to": "RE"})
-PARTY_ID_CODES: dict[str, str] = {name: code for code, name in PARTY_ID_QUALIFIERS.items()}
-REFERENCE_CODES: dict[str, str] = {name: code for code, name in INVOICE_REFERENCE_NAMES.items()}
-DATE_CODES: dict[str, str] = {name: code for code, name in INVOICE_DATE_NAMES.items()}
-ITEM_ID_CODES: dict[str, str] = {name: code for code, name in ITEM_ID_QUALIFIERS.items()} | {"vendor_part": "VP"}
-ITD_ELEMENTS: dict[str, int] = {key: element for element, key in _ITD_KEYS.items()}
+# canonical name -> X12 code: the inverses of map_810's tables, the first code where several map to a name
+PURPOSE_CODES: dict[str, str] = codes_by_name(PURPOSES)
+PARTY_CODES: dict[str, str] = codes_by_name(INVOICE_PARTY_ROLES)  # seller SE, remit_to RE
+REFERENCE_CODES: dict[str, str] = codes_by_name(INVOICE_REFERENCE_NAMES)
+DATE_CODES: dict[str, str] = codes_by_name(INVOICE_DATE_NAMES)
+ITD_ELEMENTS: dict[str, int] = {key: element for element, key in ITD_KEYS.items()}
 
 # references that BIG carries (map_810 reads them from BIG05, 06, 07, 09, 10)
 BIG_REFERENCES: dict[str, int] = {"release": 5, "change_order_sequence": 6, "transaction_type": 7, "action": 9,
@@ -53,10 +50,9 @@ FREIGHT_CODE = sorted(FREIGHT_CODES)[0]
 OTHER_CODE = "ZZZZ"  # mutually defined allowance/charge, described in SAC15
 ALL_TAXES = "TX"
 
-NAME_WIDTH = 60  # N102 / N201 / N202 (element 93)
 TEXT_WIDTH = 80  # PID05 / NTE02 (element 352)
-MAX_N2 = 2
-MAX_ITEM_IDS = 10  # IT106/07 .. IT124/25
+# references written by BIG, by segments of their own or in ITD rather than as REF
+_NOT_REF = frozenset({*BIG_REFERENCES, *OWN_SEGMENT_REFERENCES, *ITD_ELEMENTS})
 
 
 def _cents(value: Decimal) -> str:
@@ -64,24 +60,13 @@ def _cents(value: Decimal) -> str:
     return str(int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)))
 
 
-class _InvoiceBuilder:
-    def __init__(self, doc: Document, version: str) -> None:
-        self.doc = doc
-        self.version = version
-        self.vics = version.upper().endswith("VICS")
-        self.problems: list[FieldProblem] = []
+class _InvoiceBuilder(DocumentBuilder):
+    """One 810 build: BIG, NTE, CUR, REF, the N1 loops, ITD, DTM, FOB, the IT1 loops and the summary."""
 
-    def problem(self, field: str, value: object, message: str) -> None:
-        self.problems.append(FieldProblem(field, value, message))
-
-    def number(self, value: Decimal | None, field: str) -> str:
-        if value is None:
-            return ""
-        try:
-            return x12_decimal(value)
-        except ValueError as exc:
-            self.problem(field, value, f"{exc}; give a finite decimal")
-            return ""
+    party_codes = PARTY_CODES
+    reference_codes = REFERENCE_CODES
+    date_codes = DATE_CODES
+    line_tag = "IT1"
 
     def amount(self, value: Decimal | None, field: str) -> str:
         if value is None:
@@ -107,38 +92,17 @@ class _InvoiceBuilder:
     def run(self) -> list[list[str]]:
         doc = self.doc
         segments: list[list[str]] = [self.big()]
-        for text in _chunks(doc.references.get("note", ""), TEXT_WIDTH):
+        for text in text_pieces(doc.references.get("note", ""), TEXT_WIDTH):
             segments.append(["NTE", "GEN", text])
         if doc.currency:
             segments.append(["CUR", "SE", doc.currency])
-        for key, value in doc.references.items():
-            if (key in BIG_REFERENCES or key in OWN_SEGMENT_REFERENCES or key in ITD_ELEMENTS) or not value:
-                continue
-            code = _code(key, REFERENCE_CODES, r"[a-z0-9]{2,3}")
-            if code is None:
-                self.problem(f"references.{key}", value,
-                             f"no X12 reference qualifier (REF01) is known for {key!r}; use one of "
-                             f"{', '.join(sorted(REFERENCE_CODES))} or the 2-3 character REF01 code as the name")
-                continue
-            segments.append(["REF", code, value])
+        segments += self.references(_NOT_REF)
         for n, party in enumerate(doc.parties):
             segments += self.party(n, party)
         itd = self.terms()
         if itd:
             segments.append(itd)
-        for key, day in doc.dates.items():
-            if key == "purchase_order":
-                continue  # BIG03
-            code = DATE_CODES.get(key)
-            if code is None:
-                match = re.fullmatch(r"(?:dtm_)?(\d{3})", key)
-                code = match.group(1) if match else None
-            if code is None:
-                self.problem(f"dates.{key}", day.isoformat(),
-                             f"no X12 date qualifier (DTM01) is known for {key!r}; use one of "
-                             f"{', '.join(sorted(DATE_CODES))} or dtm_<3-digit qualifier>")
-                continue
-            segments.append(["DTM", code, x12_date(day)])
+        segments += self.dates(skip=("purchase_order",))  # BIG03
         if doc.references.get("fob"):
             segments.append(["FOB", doc.references["fob"]])
         for n, line in enumerate(doc.lines):
@@ -166,7 +130,7 @@ class _InvoiceBuilder:
             big[7] = big[7] or (CREDIT_TYPE if purpose == "credit" else DEBIT_TYPE)
             big[8] = "00"
         else:
-            code = _code(purpose, PURPOSE_CODES, r"\d{2}")
+            code = x12_code(purpose, PURPOSE_CODES, r"\d{2}")
             if code is None:
                 self.problem("purpose", purpose, f"{purpose!r} has no BIG08 code; use credit, debit or one of "
                              f"{', '.join(PURPOSE_CODES)}")
@@ -180,12 +144,12 @@ class _InvoiceBuilder:
             value = self.doc.references.get(key)
             if not value:
                 continue
-            if element in _ITD_DATES:
+            if element in ITD_DATES:
                 try:
                     itd[element] = x12_date(dt.date.fromisoformat(value))
                 except ValueError:
                     self.problem(f"references.{key}", value, "is not a date (YYYY-MM-DD)")
-            elif element in _ITD_AMOUNTS:
+            elif element in ITD_AMOUNTS:
                 try:
                     itd[element] = _cents(Decimal(value))
                 except (InvalidOperation, ValueError):
@@ -194,63 +158,13 @@ class _InvoiceBuilder:
                 itd[element] = value
         return itd if any(itd[1:]) else []
 
-    def party(self, n: int, party: Party) -> list[list[str]]:
-        where = f"parties[{n}]"
-        code = _code(party.role, PARTY_CODES, r"[a-z0-9]{2,3}")
-        if code is None:
-            self.problem(f"{where}.role", party.role, f"no N101 entity code is known for role {party.role!r}; "
-                         f"use one of {', '.join(sorted(PARTY_CODES))}")
-            code = ""
-        names = _chunks(party.name or "", NAME_WIDTH)
-        n1 = ["N1", code, names[0] if names else "", "", ""]
-        refs: list[list[str]] = []
-        for key, value in party.ids.items():
-            if not value:
-                continue
-            qualifier = _code(key, PARTY_ID_CODES, r"[a-z0-9]{1,2}")
-            if qualifier is not None and not n1[4]:
-                n1[3], n1[4] = qualifier, value
-                continue
-            ref_code = _code(key, REFERENCE_CODES, r"[a-z0-9]{2,3}")
-            if ref_code is None:
-                self.problem(f"{where}.ids.{key}", value,
-                             f"the N1 already carries {n1[3]} {n1[4]!r} and no REF qualifier is known for "
-                             f"{key!r}; an N1 takes one identification code, further ones travel as REF")
-                continue
-            refs.append(["REF", ref_code, value])
-        loop = [n1]
-        rest = names[1:]
-        for i in range(0, min(len(rest), 2 * MAX_N2), 2):
-            loop.append(["N2", *rest[i:i + 2]])
-        address = party.address
-        if address is not None:
-            lines = [ln for ln in address.lines if ln]
-            for i in range(0, len(lines), 2):
-                loop.append(["N3", *lines[i:i + 2]])
-            if address.city or address.state or address.postal_code or address.country:
-                loop.append(["N4", address.city or "", address.state or "", address.postal_code or "",
-                             address.country or ""])
-        return loop + refs
-
     def line(self, n: int, line: Line) -> list[list[str]]:
         where = f"lines[{n}]"
         it1 = ["IT1", line.line_number or str(n + 1), self.number(line.quantity, f"{where}.quantity"),
                line.uom or "", self.number(line.unit_price, f"{where}.unit_price"), ""]
-        for key, value in line.item_ids.items():
-            if not value:
-                continue
-            code = "VN" if key == "vendor_part" and self.vics else _code(key, ITEM_ID_CODES, r"[a-z0-9]{2}")
-            if code is None:
-                self.problem(f"{where}.item_ids.{key}", value,
-                             f"no product ID qualifier (IT1 235) is known for {key!r}; use one of "
-                             f"{', '.join(sorted(ITEM_ID_CODES))} or the 2-character qualifier as the name")
-                continue
-            if (len(it1) - 6) // 2 < MAX_ITEM_IDS:
-                it1 += [code, value]
-            else:
-                self.problem(f"{where}.item_ids.{key}", value, f"an IT1 carries at most {MAX_ITEM_IDS} product IDs")
+        it1 += self.product_ids(where, line.item_ids, report_overflow=True)
         loop = [it1]
-        for text in _chunks(line.description or "", TEXT_WIDTH):
+        for text in text_pieces(line.description or "", TEXT_WIDTH):
             loop.append(["PID", "F", "", "", "", text])
         if line.po_number and line.po_number != self.doc.po_number:
             loop.append(["REF", "PO", line.po_number])
@@ -304,9 +218,7 @@ class _InvoiceBuilder:
             out.append(["CAD", "", "", "", doc.references.get("carrier_scac", ""),
                         doc.references.get("routing", "")])
         out += sacs
-        quantity = totals.quantity
-        if quantity is None and doc.lines and all(ln.quantity is not None for ln in doc.lines):
-            quantity = sum((ln.quantity for ln in doc.lines if ln.quantity is not None), Decimal(0))
+        quantity = totals.quantity if totals.quantity is not None else total_quantity(doc.lines)
         out.append(["CTT", str(len(doc.lines)), self.number(quantity, "totals.quantity")])
         return out
 
@@ -342,7 +254,7 @@ def describe_field(segments: Sequence[Sequence[str]], position: int, element: in
     if tag == "CUR":
         return "currency"
     if tag == "ITD":
-        key = _ITD_KEYS.get(element or 0)
+        key = ITD_KEYS.get(element or 0)
         return f"references.{key}" if key else "references"
     if tag == "DTM":
         return f"dates.{INVOICE_DATE_NAMES.get(value, f'dtm_{value.lower()}')}"

@@ -13,119 +13,53 @@ and order type `SA` stand-alone (BEG02).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from decimal import Decimal
 
-from mappings.canonical import Document, Line, Party
-from mappings.x12.map_850 import (
+from mappings.canonical import Document, Line
+from mappings.x12.build_base import DocumentBuilder, text_pieces, x12_code
+from mappings.x12.code_lists import (
     DATE_NAMES,
     ITEM_ID_QUALIFIERS,
     PARTY_ID_QUALIFIERS,
     PARTY_ROLES,
     PURPOSES,
     REFERENCE_NAMES,
+    codes_by_name,
 )
-from mappings.x12.outbound import BuildError, FieldProblem, x12_date, x12_decimal
+from mappings.x12.mapping_base import total_quantity
+from mappings.x12.outbound import BuildError, x12_date
 
 # canonical name -> X12 code: the inverses of map_850's tables, one code chosen where several map to a name
-PURPOSE_CODES: dict[str, str] = {name: code for code, name in PURPOSES.items()}
-PARTY_CODES: dict[str, str] = {name: code for code, name in PARTY_ROLES.items()} | {"seller": "VN"}
-PARTY_ID_CODES: dict[str, str] = {name: code for code, name in PARTY_ID_QUALIFIERS.items()}
-REFERENCE_CODES: dict[str, str] = {name: code for code, name in REFERENCE_NAMES.items()}
-DATE_CODES: dict[str, str] = {name: code for code, name in DATE_NAMES.items()}
-ITEM_ID_CODES: dict[str, str] = {name: code for code, name in ITEM_ID_QUALIFIERS.items()} | {"vendor_part": "VP"}
+PURPOSE_CODES: dict[str, str] = codes_by_name(PURPOSES)
+PARTY_CODES: dict[str, str] = codes_by_name(PARTY_ROLES, preferred=("VN",))
+REFERENCE_CODES: dict[str, str] = codes_by_name(REFERENCE_NAMES)
+DATE_CODES: dict[str, str] = codes_by_name(DATE_NAMES)
 
 # references that BEG carries (map_850 reads them from BEG02, BEG04, BEG06)
 BEG_REFERENCES: dict[str, int] = {"order_type": 2, "release": 4, "contract": 6}
 DEFAULT_PURPOSE = "00"
 DEFAULT_ORDER_TYPE = "SA"
 
-NAME_WIDTH = 60  # N102 / N201 / N202 (element 93)
 DESCRIPTION_WIDTH = 80  # PID05 (element 352)
-MAX_N2 = 2  # N2 max use in the N1 loop
-MAX_ITEM_IDS = 10  # PO106/07 .. PO124/25
+
+_chunks = text_pieces  # the name tests/test_outbound.py knows it by
 
 
-def _chunks(text: str, width: int) -> list[str]:
-    """`text` cut at single spaces into pieces of at most `width`, so " ".join(pieces) == text.
+class _OrderBuilder(DocumentBuilder):
+    """One 850 build: BEG, CUR, REF, DTM, the N1 loops, the PO1 loops, CTT and AMT."""
 
-    A word longer than `width` is cut hard (the only case where reading it back differs).
-    """
-    pieces: list[str] = []
-    current: str | None = None
-    for word in text.split(" "):
-        while len(word) > width:
-            if current is not None:
-                pieces.append(current)
-                current = None
-            pieces.append(word[:width])
-            word = word[width:]
-        if current is None:
-            current = word
-        elif len(current) + 1 + len(word) <= width:
-            current = f"{current} {word}"
-        else:
-            pieces.append(current)
-            current = word
-    if current:
-        pieces.append(current)
-    return [p for p in pieces if p]
-
-
-def _code(name: str, table: dict[str, str], raw: str) -> str | None:
-    """The X12 code for a canonical name; a name that is itself a lower-cased code (as map_850 keeps
-    unknown qualifiers) is that code. `raw` is the pattern such a code must match."""
-    if name in table:
-        return table[name]
-    return name.upper() if re.fullmatch(raw, name) else None
-
-
-class _Builder:
-    def __init__(self, doc: Document, version: str) -> None:
-        self.doc = doc
-        self.version = version
-        self.vics = version.upper().endswith("VICS")
-        self.problems: list[FieldProblem] = []
-
-    def problem(self, field: str, value: object, message: str) -> None:
-        self.problems.append(FieldProblem(field, value, message))
-
-    def number(self, value: Decimal | None, field: str) -> str:
-        if value is None:
-            return ""
-        try:
-            return x12_decimal(value)
-        except ValueError as exc:
-            self.problem(field, value, f"{exc}; give a finite decimal")
-            return ""
+    party_codes = PARTY_CODES
+    reference_codes = REFERENCE_CODES
+    date_codes = DATE_CODES
+    line_tag = "PO1"
 
     def run(self) -> list[list[str]]:
         doc = self.doc
         segments: list[list[str]] = [self.beg()]
         if doc.currency:
             segments.append(["CUR", "BY", doc.currency])
-        for key, value in doc.references.items():
-            if key in BEG_REFERENCES or not value:
-                continue
-            code = _code(key, REFERENCE_CODES, r"[a-z0-9]{2,3}")
-            if code is None:
-                self.problem(f"references.{key}", value,
-                             f"no X12 reference qualifier (REF01) is known for {key!r}; use one of "
-                             f"{', '.join(sorted(REFERENCE_CODES))} or the 2-3 character REF01 code as the name")
-                continue
-            segments.append(["REF", code, value])
-        for key, day in doc.dates.items():
-            code = DATE_CODES.get(key)
-            if code is None:
-                match = re.fullmatch(r"(?:dtm_)?(\d{3})", key)
-                code = match.group(1) if match else None
-            if code is None:
-                self.problem(f"dates.{key}", day.isoformat(),
-                             f"no X12 date qualifier (DTM01) is known for {key!r}; use one of "
-                             f"{', '.join(sorted(DATE_CODES))} or dtm_<3-digit qualifier>")
-                continue
-            segments.append(["DTM", code, x12_date(day)])
+        segments += self.references(BEG_REFERENCES)
+        segments += self.dates()
         for n, party in enumerate(doc.parties):
             segments += self.party(n, party)
         for n, line in enumerate(doc.lines):
@@ -139,7 +73,7 @@ class _Builder:
         doc = self.doc
         purpose = DEFAULT_PURPOSE
         if doc.purpose:
-            found = _code(doc.purpose, PURPOSE_CODES, r"\d{2}")
+            found = x12_code(doc.purpose, PURPOSE_CODES, r"\d{2}")
             if found is None:
                 self.problem("purpose", doc.purpose, f"{doc.purpose!r} has no BEG01 code; use one of "
                              f"{', '.join(PURPOSE_CODES)}")
@@ -152,69 +86,19 @@ class _Builder:
                 beg[position] = doc.references[key]
         return beg
 
-    def party(self, n: int, party: Party) -> list[list[str]]:
-        where = f"parties[{n}]"
-        code = _code(party.role, PARTY_CODES, r"[a-z0-9]{2,3}")
-        if code is None:
-            self.problem(f"{where}.role", party.role, f"no N101 entity code is known for role {party.role!r}; "
-                         f"use one of {', '.join(sorted(PARTY_CODES))}")
-            code = ""
-        names = _chunks(party.name or "", NAME_WIDTH)
-        n1 = ["N1", code, names[0] if names else "", "", ""]
-        refs: list[list[str]] = []
-        for key, value in party.ids.items():
-            if not value:
-                continue
-            qualifier = _code(key, PARTY_ID_CODES, r"[a-z0-9]{1,2}")
-            if qualifier is not None and not n1[4]:
-                n1[3], n1[4] = qualifier, value
-                continue
-            ref_code = _code(key, REFERENCE_CODES, r"[a-z0-9]{2,3}")
-            if ref_code is None:
-                self.problem(f"{where}.ids.{key}", value,
-                             f"the N1 already carries {n1[3]} {n1[4]!r} and no REF qualifier is known for "
-                             f"{key!r}; an N1 takes one identification code, further ones travel as REF")
-                continue
-            refs.append(["REF", ref_code, value])
-        loop = [n1]
-        rest = names[1:]
-        for i in range(0, min(len(rest), 2 * MAX_N2), 2):
-            loop.append(["N2", *rest[i:i + 2]])
-        address = party.address
-        if address is not None:
-            lines = [ln for ln in address.lines if ln]
-            for i in range(0, len(lines), 2):
-                loop.append(["N3", *lines[i:i + 2]])
-            if address.city or address.state or address.postal_code or address.country:
-                loop.append(["N4", address.city or "", address.state or "", address.postal_code or "",
-                             address.country or ""])
-        return loop + refs
-
     def line(self, n: int, line: Line) -> list[list[str]]:
         where = f"lines[{n}]"
         po1 = ["PO1", line.line_number or str(n + 1), self.number(line.quantity, f"{where}.quantity"),
                line.uom or "", self.number(line.unit_price, f"{where}.unit_price"), ""]
-        for key, value in line.item_ids.items():
-            if not value:
-                continue
-            code = "VN" if key == "vendor_part" and self.vics else _code(key, ITEM_ID_CODES, r"[a-z0-9]{2}")
-            if code is None:
-                self.problem(f"{where}.item_ids.{key}", value,
-                             f"no product ID qualifier (PO1 235) is known for {key!r}; use one of "
-                             f"{', '.join(sorted(ITEM_ID_CODES))} or the 2-character qualifier as the name")
-                continue
-            if (len(po1) - 6) // 2 < MAX_ITEM_IDS:
-                po1 += [code, value]
+        po1 += self.product_ids(where, line.item_ids, report_overflow=False)
         loop = [po1]
-        for text in _chunks(line.description or "", DESCRIPTION_WIDTH):
+        for text in text_pieces(line.description or "", DESCRIPTION_WIDTH):
             loop.append(["PID", "F", "", "", "", text])
         return loop
 
     def summary(self) -> list[list[str]]:
         doc = self.doc
-        quantity = doc.totals.quantity
-        if quantity is None and doc.lines and all(ln.quantity is not None for ln in doc.lines):
-            quantity = sum((ln.quantity for ln in doc.lines if ln.quantity is not None), Decimal(0))
+        quantity = doc.totals.quantity if doc.totals.quantity is not None else total_quantity(doc.lines)
         out = [["CTT", str(len(doc.lines)), self.number(quantity, "totals.quantity")]]
         if doc.totals.amount is not None:
             out.append(["AMT", "TT", self.number(doc.totals.amount, "totals.amount")])
@@ -223,7 +107,7 @@ class _Builder:
 
 def build_850(doc: Document, version: str) -> list[list[str]]:
     """The 850 segments between ST and SE for a canonical order (004010, 004010VICS, 005010)."""
-    return _Builder(doc, version).run()
+    return _OrderBuilder(doc, version).run()
 
 
 _BEG_FIELDS = {1: "purpose", 2: "references.order_type", 3: "number", 4: "references.release", 5: "date",

@@ -80,8 +80,8 @@ def codes_by_name(table: Mapping[str, str], preferred: Iterable[str] = ()) -> di
     """Canonical name -> X12 code for a code list: the first code for each name, unless `preferred`
     names the code to write for it (where several codes read as one name, e.g. SE and VN as seller)."""
     out: dict[str, str] = {}
-    for code in preferred:
-        out.setdefault(table[code], code)
     for code, name in table.items():
         out.setdefault(name, code)
+    for code in preferred:
+        out[table[code]] = code
     return out

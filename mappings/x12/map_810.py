@@ -74,13 +74,13 @@ GS1_QUALIFIERS: dict[str, tuple[str, tuple[int, ...]]] = {
     "UK": ("GTIN (8, 12, 13 or 14 digits)", (8, 12, 13, 14)),
 }
 
-# ITD elements -> references key (dates and N2 amounts converted; ITD01/02 kept as codes).
-_ITD_KEYS: dict[int, str] = {1: "terms_type", 2: "terms_basis_date", 3: "terms_discount_percent",
+# ITD elements -> references key (dates and N2 amounts converted; ITD01/02 kept as codes); build_810 writes them back.
+ITD_KEYS: dict[int, str] = {1: "terms_type", 2: "terms_basis_date", 3: "terms_discount_percent",
                              4: "terms_discount_due_date", 5: "terms_discount_days", 6: "terms_net_due_date",
                              7: "terms_net_days", 8: "terms_discount_amount", 12: "terms_description",
                              13: "terms_day_of_month", 14: "terms_payment_method"}
-_ITD_DATES = frozenset({4, 6})
-_ITD_AMOUNTS = frozenset({8})
+ITD_DATES = frozenset({4, 6})
+ITD_AMOUNTS = frozenset({8})
 
 # Segments that close the IT1 detail: the summary table starts with TDS (CTT/ISS if TDS is missing).
 _SUMMARY_STARTS = ("TDS", "CTT", "ISS")
@@ -193,15 +193,15 @@ class _InvoiceMapper(SetMapper):
 
     def _terms(self, refs: dict[str, str], itd: Segment) -> None:
         """ITD terms of sale as `terms_*` references (dates ISO, the N2 discount amount as decimal)."""
-        for element, key in _ITD_KEYS.items():
+        for element, key in ITD_KEYS.items():
             raw = itd.get(element).strip()
             if not raw:
                 continue
-            if element in _ITD_DATES:
+            if element in ITD_DATES:
                 day = self.date(itd, element, key.replace("_", " "))
                 if day is not None:
                     refs[key] = day.isoformat()
-            elif element in _ITD_AMOUNTS:
+            elif element in ITD_AMOUNTS:
                 amount = implied_decimal(raw)
                 if amount is None:
                     self.error("X12_INVALID_NUMBER", f"ITD{element:02d} ({key.replace('_', ' ')}) is {raw!r}, "
