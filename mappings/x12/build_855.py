@@ -23,11 +23,8 @@ from decimal import Decimal
 from typing import TypedDict
 
 from mappings.canonical import Document, Line, Party, Source, Totals
-from mappings.x12.map_850 import (
-    ITEM_ID_QUALIFIERS,
-    PARTY_ID_QUALIFIERS,
-    REFERENCE_NAMES,
-)
+from mappings.x12.build_base import ITEM_ID_CODES, PARTY_ID_CODES
+from mappings.x12.code_lists import PARTY_ROLES, REFERENCE_NAMES, codes_by_name
 from mappings.x12.map_855 import (
     ACK_DATE_NAMES,
     ACK_PURPOSES,
@@ -36,18 +33,15 @@ from mappings.x12.map_855 import (
     STATUS_CODES,
     ack_reference_key,
 )
+from mappings.x12.mapping_base import order_extension, total_quantity
 
 Segments = list[list[str]]
 
 # canonical -> X12, preferring the code a reader of the 855 expects for each meaning
-_PURPOSE_CODES = {word: code for code, word in reversed(list(ACK_PURPOSES.items()))}
-_ROLE_CODES = {"buyer": "BY", "ship_to": "ST", "bill_to": "BT", "seller": "VN", "ship_from": "SF",
-               "remit_to": "RE"}
-_PARTY_ID_CODES = {key: code for code, key in reversed(list(PARTY_ID_QUALIFIERS.items()))}
-_REFERENCE_CODES = {key: code for code, key in reversed(list(REFERENCE_NAMES.items()))}
-_DATE_CODES = {key: code for code, key in reversed(list(ACK_DATE_NAMES.items()))}
-_ITEM_CODES = {key: code for code, key in reversed(list(ITEM_ID_QUALIFIERS.items()))}
-_ITEM_CODES["vendor_part"] = "VP"
+_PURPOSE_CODES = codes_by_name(ACK_PURPOSES)
+_ROLE_CODES = codes_by_name(PARTY_ROLES, preferred=("VN",))  # N101 VN for the seller, as the 850 writes it
+_REFERENCE_CODES = codes_by_name(REFERENCE_NAMES)
+_DATE_CODES = codes_by_name(ACK_DATE_NAMES)
 _OUTCOME_TYPES = {"accepted": ("AD", "AK"), "accepted_with_changes": ("AC", "AC"), "rejected": ("RD", "RJ"),
                   "on_hold": ("AH", "AH")}
 # references that BAK (or the line ACKs) carry, so they are not written again as REF segments
@@ -63,16 +57,6 @@ def _date(value: dt.date) -> str:
 
 def _amount(value: Decimal) -> str:
     return format(value, "f")
-
-
-def _extended(lines: list[Line]) -> Decimal | None:
-    """Quantity x price over the lines, as `map_855` computes it when no AMT states the total."""
-    extensions = [ln.quantity * ln.unit_price for ln in lines if ln.quantity is not None and ln.unit_price is not None]
-    if not lines or len(extensions) != len(lines):
-        return None
-    total = sum(extensions, Decimal(0))
-    exponent = total.as_tuple().exponent
-    return total.quantize(Decimal("0.01")) if isinstance(exponent, int) and exponent > -2 else total
 
 
 def _chunks(text: str, width: int) -> list[str]:
@@ -139,7 +123,7 @@ def _party(party: Party) -> Segments:
         n1[2] = names[0]
     refs: Segments = []
     for key, value in party.ids.items():
-        id_code = _PARTY_ID_CODES.get(key)
+        id_code = PARTY_ID_CODES.get(key)
         if id_code and not n1[4]:
             n1[3], n1[4] = id_code, value
             continue
@@ -198,7 +182,7 @@ def _line(line: Line, ordinal: int, detail: str | None) -> Segments:
     po1 = ["PO1", number, _amount(line.quantity) if line.quantity is not None else "", line.uom or "",
            _amount(line.unit_price) if line.unit_price is not None else "", ""]
     for key, value in line.item_ids.items():
-        qualifier = _code_for(key, _ITEM_CODES)
+        qualifier = _code_for(key, ITEM_ID_CODES)
         if qualifier is None:
             raise ValueError(f"line {number}: item ID kind {key!r} has no PO1 qualifier")
         po1 += [qualifier, value]
@@ -304,10 +288,8 @@ def order_response_from_order(order: Document, outcome: str = "accepted",
                 references[ack_reference_key(number)] = entry
         lines.append(ordered.model_copy(update={"line_number": number, "po_number": po_number,
                                                 "status": status, "package": None}))
-    quantities = [ln.quantity for ln in lines if ln.quantity is not None]
-    totals = Totals(line_count=len(lines),
-                    quantity=sum(quantities, Decimal(0)) if lines and len(quantities) == len(lines) else None,
-                    amount=order.totals.amount if order.totals.amount is not None else _extended(lines))
+    totals = Totals(line_count=len(lines), quantity=total_quantity(lines),
+                    amount=order.totals.amount if order.totals.amount is not None else order_extension(lines))
     return Document(
         kind="order_response",
         number=seller_order or po_number,

@@ -13,12 +13,12 @@ back to itself.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
 from mappings.canonical import Document, Line, Party
 from mappings.check_digits import sscc_valid
-from mappings.x12.map_850 import ITEM_ID_QUALIFIERS, PARTY_ID_QUALIFIERS
+from mappings.x12.build_base import ITEM_ID_CODES, PARTY_ID_CODES
+from mappings.x12.code_lists import codes_by_name
 from mappings.x12.map_856 import (
     SHIP_NOTICE_DATES,
     SHIP_NOTICE_PURPOSES,
@@ -29,22 +29,10 @@ from mappings.x12.map_856 import (
 Segments = list[list[str]]
 
 
-def _reverse(table: dict[str, str], preferred: Iterable[str] = ()) -> dict[str, str]:
-    """Name -> code, the first code for each name unless a preferred code is given for it."""
-    out: dict[str, str] = {}
-    for code in preferred:
-        out.setdefault(table[code], code)
-    for code, name in table.items():
-        out.setdefault(name, code)
-    return out
-
-
-PURPOSE_CODES = _reverse(SHIP_NOTICE_PURPOSES)
-ROLE_CODES = _reverse(SHIP_NOTICE_ROLES, preferred=("SU", "BY"))
-PARTY_ID_CODES = _reverse(PARTY_ID_QUALIFIERS)
-ITEM_ID_CODES = _reverse(ITEM_ID_QUALIFIERS)
-REFERENCE_CODES = _reverse(SHIP_NOTICE_REFERENCES)
-DATE_CODES = _reverse(SHIP_NOTICE_DATES)
+PURPOSE_CODES = codes_by_name(SHIP_NOTICE_PURPOSES)
+ROLE_CODES = codes_by_name(SHIP_NOTICE_ROLES, preferred=("SU", "BY"))
+REFERENCE_CODES = codes_by_name(SHIP_NOTICE_REFERENCES)
+DATE_CODES = codes_by_name(SHIP_NOTICE_DATES)
 
 # references written by TD5/TD3/FOB/BSN rather than as REF segments
 _CARRIER_KEYS = frozenset({"carrier_scac", "carrier_id", "transport_method", "routing", "equipment_number",

@@ -19,7 +19,7 @@ from mappings.canonical import Document, Party
 from mappings.x12.code_lists import ITEM_ID_QUALIFIERS, PARTY_ID_QUALIFIERS, codes_by_name
 from mappings.x12.outbound import FieldProblem, x12_date, x12_decimal
 
-# canonical name -> X12 code for the lists every set writes alike
+# canonical name -> X12 code for the lists every set's builder writes alike (850, 855, 856, 810)
 PARTY_ID_CODES: dict[str, str] = codes_by_name(PARTY_ID_QUALIFIERS)
 ITEM_ID_CODES: dict[str, str] = codes_by_name(ITEM_ID_QUALIFIERS)  # vendor_part: VP (VN is VICS only)
 
