@@ -18,8 +18,15 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from mappings.canonical import Document, Line
-from mappings.x12.build_base import DocumentBuilder, text_pieces, x12_code
-from mappings.x12.code_lists import ITEM_ID_QUALIFIERS, PARTY_ID_QUALIFIERS, PURPOSES, codes_by_name
+from mappings.x12.build_base import (
+    PARTY_TAGS,
+    DocumentBuilder,
+    describe_line_field,
+    describe_party_field,
+    text_pieces,
+    x12_code,
+)
+from mappings.x12.code_lists import PURPOSES, codes_by_name
 from mappings.x12.map_810 import (
     FREIGHT_CODES,
     INVOICE_DATE_NAMES,
@@ -231,8 +238,6 @@ def build_810(doc: Document, version: str) -> list[list[str]]:
 _BIG_FIELDS = {1: "date", 2: "number", 3: "dates.purchase_order", 4: "po_number", 5: "references.release",
                6: "references.change_order_sequence", 7: "references.transaction_type", 8: "purpose",
                9: "references.action", 10: "references.original_invoice"}
-_N4_FIELDS = {1: "city", 2: "state", 3: "postal_code", 4: "country"}
-_IT1_FIELDS = {1: "line_number", 2: "quantity", 3: "uom", 4: "unit_price"}
 _TDS_FIELDS = {1: "totals.amount", 2: "totals.amount_subject_to_discount", 3: "totals.discounted_amount_due",
                4: "totals.terms_discount"}
 
@@ -265,28 +270,10 @@ def describe_field(segments: Sequence[Sequence[str]], position: int, element: in
             return f"lines[{line}].po_number"
         key = INVOICE_REFERENCE_NAMES.get(value.upper(), value.lower())
         return f"parties[{party}].ids.{key}" if party >= 0 else f"references.{key}"
-    if tag == "N1":
-        if element in (3, 4):
-            key = PARTY_ID_QUALIFIERS.get(seg[3].upper(), seg[3].lower()) if len(seg) > 3 else "id"
-            return f"parties[{party}].ids.{key}"
-        return f"parties[{party}].{'role' if element == 1 else 'name'}" if element else f"parties[{party}]"
-    if tag == "N2":
-        return f"parties[{party}].name"
-    if tag == "N3":
-        return f"parties[{party}].address.lines"
-    if tag == "N4":
-        field = _N4_FIELDS.get(element or 0)
-        return f"parties[{party}].address" + (f".{field}" if field else "")
+    if tag in PARTY_TAGS:
+        return describe_party_field(seg, party, element)
     if tag == "IT1":
-        if element is None:
-            return f"lines[{line}]"
-        if element in _IT1_FIELDS:
-            return f"lines[{line}].{_IT1_FIELDS[element]}"
-        if element >= 6:
-            q_at = element if element % 2 == 0 else element - 1
-            qualifier = seg[q_at] if q_at < len(seg) else ""
-            return f"lines[{line}].item_ids.{ITEM_ID_QUALIFIERS.get(qualifier.upper(), qualifier.lower())}"
-        return f"lines[{line}]"
+        return describe_line_field(seg, line, element)
     if tag == "PID":
         return f"lines[{line}].description"
     if tag == "TDS":

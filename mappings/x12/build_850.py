@@ -16,11 +16,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mappings.canonical import Document, Line
-from mappings.x12.build_base import DocumentBuilder, text_pieces, x12_code
+from mappings.x12.build_base import (
+    PARTY_TAGS,
+    DocumentBuilder,
+    describe_line_field,
+    describe_party_field,
+    text_pieces,
+    x12_code,
+)
 from mappings.x12.code_lists import (
     DATE_NAMES,
-    ITEM_ID_QUALIFIERS,
-    PARTY_ID_QUALIFIERS,
     PARTY_ROLES,
     PURPOSES,
     REFERENCE_NAMES,
@@ -112,8 +117,6 @@ def build_850(doc: Document, version: str) -> list[list[str]]:
 
 _BEG_FIELDS = {1: "purpose", 2: "references.order_type", 3: "number", 4: "references.release", 5: "date",
                6: "references.contract"}
-_N4_FIELDS = {1: "city", 2: "state", 3: "postal_code", 4: "country"}
-_PO1_FIELDS = {1: "line_number", 2: "quantity", 3: "uom", 4: "unit_price"}
 
 
 def describe_field(segments: Sequence[Sequence[str]], position: int, element: int | None) -> str | None:
@@ -135,28 +138,10 @@ def describe_field(segments: Sequence[Sequence[str]], position: int, element: in
     if tag == "REF":
         key = REFERENCE_NAMES.get(value.upper(), value.lower())
         return f"parties[{party}].ids.{key}" if party >= 0 and line < 0 else f"references.{key}"
-    if tag == "N1":
-        if element in (3, 4):
-            key = PARTY_ID_QUALIFIERS.get(seg[3].upper(), seg[3].lower()) if len(seg) > 3 else "id"
-            return f"parties[{party}].ids.{key}"
-        return f"parties[{party}].{'role' if element == 1 else 'name'}" if element else f"parties[{party}]"
-    if tag == "N2":
-        return f"parties[{party}].name"
-    if tag == "N3":
-        return f"parties[{party}].address.lines"
-    if tag == "N4":
-        field = _N4_FIELDS.get(element or 0)
-        return f"parties[{party}].address" + (f".{field}" if field else "")
+    if tag in PARTY_TAGS:
+        return describe_party_field(seg, party, element)
     if tag == "PO1":
-        if element is None:
-            return f"lines[{line}]"
-        if element in _PO1_FIELDS:
-            return f"lines[{line}].{_PO1_FIELDS[element]}"
-        if element >= 6:
-            q_at = element if element % 2 == 0 else element - 1
-            qualifier = seg[q_at] if q_at < len(seg) else ""
-            return f"lines[{line}].item_ids.{ITEM_ID_QUALIFIERS.get(qualifier.upper(), qualifier.lower())}"
-        return f"lines[{line}]"
+        return describe_line_field(seg, line, element)
     if tag == "PID":
         return f"lines[{line}].description"
     if tag == "CTT":

@@ -11,12 +11,13 @@ the rest (its beginning segment, lines and summary).
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Mapping
+from collections.abc import Container, Mapping, Sequence
 from decimal import Decimal
 from typing import ClassVar
 
 from mappings.canonical import Document, Party
 from mappings.x12.code_lists import ITEM_ID_QUALIFIERS, PARTY_ID_QUALIFIERS, codes_by_name
+from mappings.x12.mapping_base import product_id_key
 from mappings.x12.outbound import FieldProblem, x12_date, x12_decimal
 
 # canonical name -> X12 code for the lists every set's builder writes alike (850, 855, 856, 810)
@@ -192,3 +193,41 @@ class DocumentBuilder:
                 self.problem(f"{where}.item_ids.{key}", value,
                              f"an {self.line_tag} carries at most {MAX_ITEM_IDS} product IDs")
         return pairs
+
+
+# -- naming the canonical field behind a built element (for the outbound validator's findings) -------
+
+PARTY_TAGS = frozenset({"N1", "N2", "N3", "N4"})
+_N4_FIELDS = {1: "city", 2: "state", 3: "postal_code", 4: "country"}
+_LINE_FIELDS = {1: "line_number", 2: "quantity", 3: "uom", 4: "unit_price"}  # PO101-04, IT101-04
+
+
+def describe_party_field(seg: Sequence[str], party: int, element: int | None) -> str | None:
+    """The field of `doc.parties[party]` behind an element of a built N1, N2, N3 or N4."""
+    tag = seg[0]
+    if tag == "N1":
+        if element in (3, 4):
+            key = PARTY_ID_QUALIFIERS.get(seg[3].upper(), seg[3].lower()) if len(seg) > 3 else "id"
+            return f"parties[{party}].ids.{key}"
+        return f"parties[{party}].{'role' if element == 1 else 'name'}" if element else f"parties[{party}]"
+    if tag == "N2":
+        return f"parties[{party}].name"
+    if tag == "N3":
+        return f"parties[{party}].address.lines"
+    if tag == "N4":
+        field = _N4_FIELDS.get(element or 0)
+        return f"parties[{party}].address" + (f".{field}" if field else "")
+    return None
+
+
+def describe_line_field(seg: Sequence[str], line: int, element: int | None) -> str:
+    """The field of `doc.lines[line]` behind an element of a built PO1 or IT1 (product IDs from 06 on)."""
+    if element is None:
+        return f"lines[{line}]"
+    if element in _LINE_FIELDS:
+        return f"lines[{line}].{_LINE_FIELDS[element]}"
+    if element >= 6:
+        q_at = element if element % 2 == 0 else element - 1
+        qualifier = seg[q_at] if q_at < len(seg) else ""
+        return f"lines[{line}].item_ids.{product_id_key(qualifier)}"
+    return f"lines[{line}]"

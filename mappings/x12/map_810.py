@@ -121,11 +121,9 @@ class _InvoiceMapper(SetMapper):
     # -- header -------------------------------------------------------------------------------------
 
     def _invoice_header(self, doc: Document, header: list[Segment], st: Segment | None) -> None:
-        big = next((s for s in header if segment_tag(s) == "BIG"), None)
-        if big is None:
-            self.report_missing("X12_INVOICE_NUMBER_MISSING", "The invoice has no BIG segment, so it has no invoice "
-                                "number or date.", st, header)
-        else:
+        big = self.beginning_segment(header, "BIG", st, "X12_INVOICE_NUMBER_MISSING", "The invoice has no BIG "
+                                     "segment, so it has no invoice number or date.")
+        if big is not None:
             self._big(doc, big)
 
         notes: list[str] = []

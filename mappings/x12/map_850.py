@@ -8,8 +8,7 @@ from understanding the order: unreadable numbers and dates, a missing PO number,
 order cannot take the service down.
 
 The code lists it reads with live in `code_lists` (shared with the 855/856/810 mappings and the
-builders) and are importable from here as before; the readers shared with the other sets are
-`mapping_base.SetMapper`'s.
+builders), and the readers it shares with the other sets in `mapping_base`.
 """
 
 from __future__ import annotations
@@ -17,14 +16,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from mappings.canonical import Document, Totals
-from mappings.x12.code_lists import (
-    DATE_NAMES,
-    ITEM_ID_QUALIFIERS,
-    PARTY_ID_QUALIFIERS,
-    PARTY_ROLES,
-    PURPOSES,
-    REFERENCE_NAMES,
-)
+from mappings.x12.code_lists import PURPOSES
 from mappings.x12.mapping_base import (
     SetMapper,
     implied_decimal,
@@ -39,9 +31,6 @@ from mappings.x12.mapping_base import (
 from parsers.issues import Issue
 from parsers.x12.reader import TransactionSet
 from parsers.x12.segments import Segment
-
-__all__ = ["DATE_NAMES", "ITEM_ID_QUALIFIERS", "PARTY_ID_QUALIFIERS", "PARTY_ROLES", "PURPOSES", "REFERENCE_NAMES",
-           "map_850"]
 
 
 class _OrderMapper(SetMapper):
@@ -71,11 +60,9 @@ class _OrderMapper(SetMapper):
         return doc
 
     def _header(self, doc: Document, header: list[Segment], st: Segment | None) -> None:
-        beg = next((s for s in header if segment_tag(s) == "BEG"), None)
-        if beg is None:
-            self.report_missing("X12_PO_NUMBER_MISSING", "The order has no BEG segment, so it has no purchase "
-                                "order number.", st, header)
-        else:
+        beg = self.beginning_segment(header, "BEG", st, "X12_PO_NUMBER_MISSING", "The order has no BEG segment, "
+                                     "so it has no purchase order number.")
+        if beg is not None:
             self._beg(doc, beg)
         self.currency(doc, self.read_header(doc, header))
 

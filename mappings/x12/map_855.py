@@ -153,11 +153,9 @@ class _AckMapper(SetMapper):
         return doc
 
     def _ack_header(self, doc: Document, header: list[Segment], st: Segment | None) -> None:
-        bak = next((s for s in header if segment_tag(s) == "BAK"), None)
-        if bak is None:
-            self.report_missing("X12_PO_NUMBER_MISSING", "The acknowledgment has no BAK segment, so it does not "
-                                "say which purchase order it answers.", st, header)
-        else:
+        bak = self.beginning_segment(header, "BAK", st, "X12_PO_NUMBER_MISSING", "The acknowledgment has no BAK "
+                                     "segment, so it does not say which purchase order it answers.")
+        if bak is not None:
             self._bak(doc, bak)
         self.currency(doc, self.read_header(doc, header))
 

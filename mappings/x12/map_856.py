@@ -157,11 +157,9 @@ class _ShipNoticeMapper(SetMapper):
     # -- header ---------------------------------------------------------------------------------------
 
     def _notice_header(self, doc: Document, header: list[Segment], st: Segment | None) -> None:
-        bsn = next((s for s in header if segment_tag(s) == "BSN"), None)
-        if bsn is None:
-            self.report_missing("X12_SHIPMENT_NUMBER_MISSING", "The ship notice has no BSN segment, so it has no "
-                                "shipment number.", st, header)
-        else:
+        bsn = self.beginning_segment(header, "BSN", st, "X12_SHIPMENT_NUMBER_MISSING", "The ship notice has no "
+                                     "BSN segment, so it has no shipment number.")
+        if bsn is not None:
             self._bsn(doc, bsn)
         for seg in header:
             if segment_tag(seg) == "DTM":

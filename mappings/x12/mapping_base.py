@@ -185,14 +185,19 @@ class SetMapper:
     def warning(self, code: str, message: str, seg: Segment, element: int | None = None) -> None:
         self.issues.append(warning(code, message, self.where(seg, element), self.ref(seg, element)))
 
-    def report_missing(self, code: str, message: str, st: Segment | None, header: list[Segment]) -> None:
-        """An error for a missing segment (BEG, BAK, BSN, BIG): at `st`, else at the first header
-        segment, else without a place when the set has no segment to point at."""
-        anchor = st if st is not None else (header[0] if header else None)
-        if anchor is not None:
-            self.error(code, message, anchor)
-        else:
-            self.issues.append(error(code, message))
+    def beginning_segment(self, header: list[Segment], tag: str, st: Segment | None, code: str,
+                          message: str) -> Segment | None:
+        """The set's beginning segment (BEG, BAK, BSN, BIG) in its header. Without it the document has no
+        number: error `code` at `st`, else at the first header segment, else without a place when the set
+        has no segment to point at."""
+        found = next((s for s in header if segment_tag(s) == tag), None)
+        if found is None:
+            anchor = st if st is not None else (header[0] if header else None)
+            if anchor is not None:
+                self.error(code, message, anchor)
+            else:
+                self.issues.append(error(code, message))
+        return found
 
     # -- value parsing ----------------------------------------------------------------------------
 
