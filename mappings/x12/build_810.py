@@ -21,6 +21,7 @@ from mappings.canonical import Document, Line
 from mappings.x12.build_base import (
     PARTY_TAGS,
     DocumentBuilder,
+    built_segment,
     describe_line_field,
     describe_party_field,
     text_pieces,
@@ -244,14 +245,10 @@ _TDS_FIELDS = {1: "totals.amount", 2: "totals.amount_subject_to_discount", 3: "t
 
 def describe_field(segments: Sequence[Sequence[str]], position: int, element: int | None) -> str | None:
     """The canonical field behind element `element` of the segment at `position` (ST = 1) of a built 810."""
-    if not 1 <= position <= len(segments):
+    place = built_segment(segments, position, "IT1")
+    if place is None:
         return None
-    seg = segments[position - 1]
-    tag = seg[0]
-    before = segments[:position]
-    line = sum(1 for s in before if s[0] == "IT1") - 1
-    party = sum(1 for s in before if s[0] == "N1") - 1
-    value = seg[1] if len(seg) > 1 else ""
+    seg, tag, value, line, party = place
     if tag == "BIG":
         return _BIG_FIELDS.get(element or 0, "number")
     if tag == "NTE":

@@ -19,6 +19,7 @@ from mappings.canonical import Document, Line
 from mappings.x12.build_base import (
     PARTY_TAGS,
     DocumentBuilder,
+    built_segment,
     describe_line_field,
     describe_party_field,
     text_pieces,
@@ -121,14 +122,10 @@ _BEG_FIELDS = {1: "purpose", 2: "references.order_type", 3: "number", 4: "refere
 
 def describe_field(segments: Sequence[Sequence[str]], position: int, element: int | None) -> str | None:
     """The canonical field behind element `element` of the segment at `position` (ST = 1) of a built 850."""
-    if not 1 <= position <= len(segments):
+    place = built_segment(segments, position, "PO1")
+    if place is None:
         return None
-    seg = segments[position - 1]
-    tag = seg[0]
-    before = segments[:position]
-    line = sum(1 for s in before if s[0] == "PO1") - 1
-    party = sum(1 for s in before if s[0] == "N1") - 1
-    value = seg[1] if len(seg) > 1 else ""
+    seg, tag, value, line, party = place
     if tag == "BEG":
         return _BEG_FIELDS.get(element) if element else None
     if tag == "CUR":

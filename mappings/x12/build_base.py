@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Container, Mapping, Sequence
 from decimal import Decimal
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from mappings.canonical import Document, Party
 from mappings.x12.code_lists import ITEM_ID_QUALIFIERS, PARTY_ID_QUALIFIERS, codes_by_name
@@ -196,6 +196,27 @@ class DocumentBuilder:
 
 
 # -- naming the canonical field behind a built element (for the outbound validator's findings) -------
+
+class BuiltSegment(NamedTuple):
+    """A segment of a built body, and the line and party (indexes, -1 before the first) it belongs to."""
+
+    seg: Sequence[str]
+    tag: str
+    value: str  # its first element, '' when it has none
+    line: int
+    party: int
+
+
+def built_segment(segments: Sequence[Sequence[str]], position: int, line_tag: str) -> BuiltSegment | None:
+    """The segment at `position` (ST = 1) of the segments a builder returned, None when there is none;
+    lines are counted by `line_tag` (PO1, IT1), parties by N1."""
+    if not 1 <= position <= len(segments):
+        return None
+    seg = segments[position - 1]
+    before = segments[:position]
+    return BuiltSegment(seg, seg[0], seg[1] if len(seg) > 1 else "", sum(1 for s in before if s[0] == line_tag) - 1,
+                        sum(1 for s in before if s[0] == "N1") - 1)
+
 
 PARTY_TAGS = frozenset({"N1", "N2", "N3", "N4"})
 _N4_FIELDS = {1: "city", 2: "state", 3: "postal_code", 4: "country"}

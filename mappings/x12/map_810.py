@@ -109,8 +109,7 @@ class _InvoiceMapper(SetMapper):
         st, body = set_body(list(self.ts.segments))
         header, line_part, summary = split_sections(body, "IT1", _SUMMARY_STARTS)
 
-        doc = Document(kind="invoice", source=self.source())
-        self.envelope_identities(doc)
+        doc = self.new_document("invoice")
         self._invoice_header(doc, header, st)
         loops = split_loops(line_part, "IT1")
         self._invoice_lines(doc, loops)

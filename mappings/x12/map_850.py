@@ -50,8 +50,7 @@ class _OrderMapper(SetMapper):
         _, body = set_body(segments)
         header, line_part, summary = split_sections(body, "PO1")
 
-        doc = Document(kind="order", source=self.source())
-        self.envelope_identities(doc)
+        doc = self.new_document("order")
         # a missing BEG is reported at the set's first segment, even when that is not an ST
         self._header(doc, header, segments[0] if segments else None)
         loops = split_loops(line_part, "PO1")

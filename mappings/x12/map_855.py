@@ -143,8 +143,7 @@ class _AckMapper(SetMapper):
         st, body = set_body(list(self.ts.segments))
         header, line_part, summary = split_sections(body, "PO1")
 
-        doc = Document(kind="order_response", source=self.source())
-        self.envelope_identities(doc)
+        doc = self.new_document("order_response")
         self._ack_header(doc, header, st)
         loops = split_loops(line_part, "PO1")
         ack_quantities = self._ack_lines(doc, loops)

@@ -142,8 +142,7 @@ class _ShipNoticeMapper(SetMapper):
             first_hl = ctt_at
         header, detail, summary = body[:first_hl], body[first_hl:ctt_at], body[ctt_at:]
 
-        doc = Document(kind="ship_notice", source=self.source())
-        self.envelope_identities(doc)
+        doc = self.new_document("ship_notice")
         self._notice_header(doc, header, st)
         levels = self._tree(detail, tags[first_hl:ctt_at])
         for level in levels:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
-from mappings.canonical import Address, Document, Identity, Line, Party, Source
+from mappings.canonical import Address, Document, DocumentKind, Identity, Line, Party, Source
 from mappings.x12.code_lists import DATE_NAMES, ITEM_ID_QUALIFIERS, PARTY_ID_QUALIFIERS, PARTY_ROLES, REFERENCE_NAMES
 from parsers.issues import Issue, X12Ref, error, warning
 from parsers.x12.reader import TransactionSet
@@ -263,6 +263,12 @@ class SetMapper:
         version = gs.get(8).strip() if gs is not None and segment_tag(gs) == "GS" else ""
         return Source(format="x12", version=version or None, set=self.set_id, control_numbers=controls,
                       channel=None)
+
+    def new_document(self, kind: DocumentKind) -> Document:
+        """An empty document of `kind` with the set's source and the interchange's sender and receiver."""
+        doc = Document(kind=kind, source=self.source())
+        self.envelope_identities(doc)
+        return doc
 
     def envelope_identities(self, doc: Document) -> None:
         """The interchange sender and receiver (ISA05/06, ISA07/08) as the document's."""
