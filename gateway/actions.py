@@ -214,3 +214,49 @@ def _resolve_document_exceptions(session: Session, record: DocumentRecord, actor
         session.add(exc)
         repo.audit(session, "resolved", item_id=record.item_id, document_id=record.id, actor=actor,
                    detail=f"{exc.code}: {resolution}")
+
+
+def release(gw: Gateway, document_id: str, *, actor: str, reason: str) -> ActionResult:
+    """Let a held invoice go to the ERP although its match is not clean (a person's decision, with a reason)."""
+    if not reason.strip():
+        raise ActionRefused("say why the hold is released")
+    with session_scope(gw.engine) as session:
+        record = _document(session, document_id)
+        if record.state != ItemState.ON_HOLD:
+            raise ActionRefused(f"document {document_id} is {record.state}, not on hold")
+        repo.audit(session, "release", item_id=record.item_id, document_id=record.id, actor=actor, detail=reason)
+        repo.set_document_state(session, record, ItemState.VALIDATED, f"hold released by {actor}: {reason}",
+                                actor=actor)
+        _resolve_document_exceptions(session, record, actor, f"released: {reason}")
+        item_id, number = record.item_id, record.number
+    deliver_now(gw, item_id, [document_id], "release")
+    return ActionResult(f"invoice {number} released and delivered", item_id, document_id)
+
+
+def deliver_now(gw: Gateway, item_id: str, document_ids: list[str], why: str) -> None:
+    """Deliver documents that became ready outside their item's workflow, in a durable workflow of their own."""
+    from gateway.pipeline import deliver_documents
+
+    with SetWorkflowID(f"{document_ids[0]}:{why}:{utcnow():%Y%m%d%H%M%S%f}"):
+        handle = DBOS.start_workflow(deliver_documents, item_id, document_ids)
+    handle.get_result(polling_interval_sec=0.05)
+
+
+def record_receipt(gw: Gateway, partner_id: str, receipt: dict[str, Any], *, actor: str) -> list[str]:
+    """Store the ERP's goods receipt and release the held invoices it completes; returns their ids."""
+    from gateway.matching import holds
+
+    if gw.config.partner(partner_id) is None:
+        raise ActionRefused(f"unknown partner {partner_id!r}")
+    with session_scope(gw.engine) as session:
+        try:
+            pos = holds.store_receipt(session, partner_id, receipt)
+        except (ValueError, KeyError, ArithmeticError) as exc:
+            raise ActionRefused(f"the receipt cannot be recorded: {exc}") from exc
+        repo.audit(session, "receipt", actor=actor, detail=f"{partner_id}: goods received for {', '.join(pos)}")
+        session.flush()
+        released = holds.reevaluate(session, gw.config, partner_id, pos)
+        by_item = [(session.get(DocumentRecord, d).item_id, d) for d in released]  # type: ignore[union-attr]
+    for item_id, document_id in by_item:
+        deliver_now(gw, item_id, [document_id], "receipt")
+    return released

@@ -84,6 +84,10 @@ class PartnerConfig(_Model):
     # When the partner's order gets its 855: "from_erp" (the ERP submits it once it accepts the order)
     # or "on_delivery" (the gateway answers "accepted" as soon as the ERP has the order).
     order_response: Literal["from_erp", "on_delivery"] = "from_erp"
+    # 3-way matching of this supplier's invoices before they reach the ERP (see [matching]).
+    match_invoices: bool = False
+    # Count this partner's 856 ship notices as received goods (otherwise only as shipped).
+    asn_counts_as_receipt: bool = False
     # The partner's implementation guide as overlays on the base X12 guides (narrowing only).
     overlays: list[OverlayConfig] = Field(default_factory=list)
 
@@ -117,8 +121,17 @@ class ErpConfig(_Model):
     path: Path = Path("var/erp/inbound")
 
 
+class MatchingConfig(_Model):
+    """Invoice matching: two- or three-way, tolerances (global, per partner, per item) and unit sizes."""
+
+    mode: Literal["three_way", "two_way"] = "three_way"
+    tolerances: dict[str, Any] = Field(default_factory=dict)  # see gateway.matching.tolerances
+    units: dict[str, Any] = Field(default_factory=dict)  # see gateway.matching.uom
+
+
 class Config(_Model):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    matching: MatchingConfig = Field(default_factory=MatchingConfig)
     erp: ErpConfig = Field(default_factory=ErpConfig)
     partners: list[PartnerConfig] = Field(default_factory=list)
 

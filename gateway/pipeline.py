@@ -135,6 +135,8 @@ def deliver_step(document_id: str) -> str:
             repo.set_document_state(session, record, ItemState.DELIVERED,
                                     f"already delivered as {earlier.id} (key {key}); not sent again")
             return earlier.delivery_ref or ""
+    if record.match:
+        content["match"] = json.loads(record.match)  # matched invoices reach the ERP with their verdict
     ref = rt.adapter.deliver(content, key)
     with session_scope(rt.engine) as session:
         record = session.get(DocumentRecord, document_id)

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from gateway.config import Config, PartnerConfig
+from gateway.matching import holds
 from gateway.outbound import analyse_outbound, reconcile
 from gateway.store import repo
 from gateway.store.db import session_scope
@@ -309,6 +310,16 @@ def _store_set(session: Session, config: Config, item: ReceivedItem, partner: Pa
         repo.audit(session, "not_delivered", item_id=item.id, document_id=record.id,
                    detail=f"test interchange (ISA15={isa.usage}); test data never reaches the ERP")
         return 0
+    if partner is not None and partner.match_invoices and doc.kind == "invoice":
+        session.flush()
+        if not holds.apply(session, config, partner, record):
+            return 0  # on hold or awaiting receipt: the inbox shows why; a receipt or a person releases it
+    if partner is not None and doc.kind in ("ship_notice", "invoice") and (
+            partner.match_invoices and (doc.kind == "invoice" or partner.asn_counts_as_receipt)):
+        # goods arrived or an invoice was accepted: held invoices on the same POs may now match
+        session.flush()
+        planned.deliver.extend(i for i in holds.reevaluate(session, config, partner.id, holds.po_numbers_of(doc))
+                               if i != record.id)
     planned.deliver.append(record.id)
     if doc.kind == "order" and partner is not None and partner.order_response == "on_delivery":
         planned.respond.append(record.id)

@@ -96,6 +96,8 @@ class DocumentRecord(SQLModel, table=True):
     delivery_ref: str | None = Field(default=None, max_length=1024)
     # Stable across replays of the same input: the ERP gets one delivery per key, ever.
     idempotency_key: str | None = Field(default=None, index=True, max_length=160)
+    # For invoices: the last 3-way match result (JSON), attached to what the ERP receives.
+    match: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class IssueRecord(SQLModel, table=True):
@@ -278,3 +280,20 @@ class LoginAttempt(SQLModel, table=True):
     client_ip: str = Field(index=True, max_length=64)
     at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts(index=True))
     outcome: str = Field(default="pending", max_length=16)  # pending, failure, success, refused
+
+
+class ReceiptRecord(SQLModel, table=True):
+    """Goods received against a purchase order line, as the ERP reports it (for 3-way matching)."""
+
+    __tablename__ = "goods_receipt"
+
+    id: str = Field(primary_key=True, max_length=40)
+    partner_id: str = Field(index=True, max_length=64)
+    po_number: str = Field(index=True, max_length=64)
+    line_number: str | None = Field(default=None, max_length=32)
+    item_ids: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    quantity: str = Field(max_length=32)  # a Decimal as text: never a float
+    uom: str | None = Field(default=None, max_length=8)
+    received_on: dt.date | None = None
+    reference: str | None = Field(default=None, max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query
@@ -51,6 +52,21 @@ class BulkReplay(BaseModel):
 
 class Assignment(BaseModel):
     assignee: str | None = Field(default=None, max_length=64)
+
+
+class ReceiptLine(BaseModel):
+    po_number: str | None = Field(default=None, max_length=64)
+    line_number: str | None = Field(default=None, max_length=32)
+    item_ids: dict[str, str] = Field(default_factory=dict)
+    quantity: Decimal
+    uom: str | None = Field(default=None, max_length=8)
+
+
+class GoodsReceipt(BaseModel):
+    po_number: str | None = Field(default=None, max_length=64)
+    date: dt.date | None = None
+    reference: str | None = Field(default=None, max_length=64)
+    lines: list[ReceiptLine] = Field(min_length=1, max_length=10_000)
 
 
 class ActionOut(BaseModel):
@@ -119,6 +135,21 @@ def install_api_actions(app: FastAPI, gw: Gateway) -> None:
     def resolve(exception_id: str, body: Reason,
                 user: Annotated[Principal, Depends(principal("operator"))]) -> ActionOut:
         return _act(lambda: actions.resolve(gw, exception_id, actor=user.username, reason=body.reason))
+
+    @app.post("/api/receipts", response_model=dict[str, list[str]])
+    def receipt(body: GoodsReceipt, partner: Annotated[str, Query(description="supplier partner id")],
+                user: Annotated[Principal, Depends(principal("operator"))]) -> dict[str, list[str]]:
+        """Goods received (from the ERP): held invoices it completes are matched again and delivered."""
+        try:
+            released = actions.record_receipt(gw, partner, body.model_dump(), actor=user.username)
+        except actions.ActionRefused as refused:
+            raise HTTPException(409, {"message": str(refused), "issues": []}) from refused
+        return {"released": released}
+
+    @app.post("/api/documents/{document_id}/release", response_model=ActionOut)
+    def release(document_id: str, body: Reason,
+                user: Annotated[Principal, Depends(principal("operator"))]) -> ActionOut:
+        return _act(lambda: actions.release(gw, document_id, actor=user.username, reason=body.reason))
 
     @app.post("/api/exceptions/{exception_id}/assign", response_model=ActionOut)
     def assign(exception_id: str, body: Assignment,
