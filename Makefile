@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks.run
 	$(PY) -m benchmarks.inbox
+	$(PY) -m benchmarks.matching
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
