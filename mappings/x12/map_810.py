@@ -23,12 +23,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from mappings.canonical import Document, Line, Totals
 from mappings.check_digits import ean_valid, gs1_check_digit, gtin_valid, upc_valid
-from mappings.x12.code_lists import DATE_NAMES, PARTY_ROLES, PURPOSES, REFERENCE_NAMES
+from mappings.x12.code_lists import DATE_NAMES, ITEM_ID_QUALIFIERS, PARTY_ROLES, PURPOSES, REFERENCE_NAMES
 from mappings.x12.mapping_base import (
     SetMapper,
     implied_decimal,
-    product_id_key,
-    product_ids,
     segment_tag,
     set_body,
     split_loops,
@@ -243,9 +241,12 @@ class _InvoiceMapper(SetMapper):
     def _item_ids(self, seg: Segment, first: int) -> dict[str, str]:
         """Qualifier/ID pairs from position `first` on, with GS1 check digits verified."""
         item_ids: dict[str, str] = {}
-        for q, qualifier, value in product_ids(seg, first):
-            qualifier = qualifier.upper()
-            item_ids.setdefault(product_id_key(qualifier), value)
+        elements = seg.elements
+        for q in range(first, len(elements) - 1, 2):
+            qualifier, value = elements[q].strip().upper(), elements[q + 1].strip()
+            if not qualifier or not value:
+                continue
+            item_ids.setdefault(ITEM_ID_QUALIFIERS.get(qualifier, qualifier.lower()), value)
             rule = GS1_QUALIFIERS.get(qualifier)
             if rule is None:
                 continue

@@ -37,12 +37,10 @@ from decimal import Decimal
 
 from mappings.canonical import Document, Line, Totals
 from mappings.check_digits import ean_valid, gs1_check_digit, gtin_valid, upc_valid
-from mappings.x12.code_lists import DATE_NAMES, PARTY_ROLES, PURPOSES
+from mappings.x12.code_lists import DATE_NAMES, ITEM_ID_QUALIFIERS, PARTY_ROLES, PURPOSES
 from mappings.x12.mapping_base import (
     SetMapper,
     order_extension,
-    product_id_key,
-    product_ids,
     segment_tag,
     set_body,
     split_loops,
@@ -192,9 +190,12 @@ class _AckMapper(SetMapper):
 
     def _item_ids(self, seg: Segment, first: int, last: int, into: dict[str, str]) -> None:
         """Qualifier/ID pairs from element `first` to `last`, with GS1 check digits verified."""
-        for q, qualifier, value in product_ids(seg, first, last):
-            qualifier = qualifier.upper()
-            into.setdefault(product_id_key(qualifier), value)
+        elements = seg.elements
+        for q in range(first, min(last, len(elements) - 2) + 1, 2):
+            qualifier, value = elements[q].strip().upper(), elements[q + 1].strip()
+            if not qualifier or not value:
+                continue
+            into.setdefault(ITEM_ID_QUALIFIERS.get(qualifier, qualifier.lower()), value)
             self._check_gs1(seg, q, qualifier, value)
 
     def _check_gs1(self, seg: Segment, position: int, qualifier: str, value: str) -> None:
@@ -257,9 +258,11 @@ class _AckMapper(SetMapper):
         if seg.get(5).strip() and self.date(seg, 5, "acknowledged line date") is not None:
             date_raw = seg.get(5).strip()
         ids: list[tuple[str, str]] = []
-        for q, qualifier, value in product_ids(seg, 7, 25):
-            ids.append((qualifier, value))
-            self._check_gs1(seg, q, qualifier.upper(), value)
+        for q in range(7, min(25, len(seg.elements) - 2) + 1, 2):
+            qualifier, value = seg.get(q).strip(), seg.get(q + 1).strip()
+            if qualifier and value:
+                ids.append((qualifier, value))
+                self._check_gs1(seg, q, qualifier.upper(), value)
         return code, quantity, seg.get(3).strip(), seg.get(4).strip(), date_raw, ids
 
     @staticmethod

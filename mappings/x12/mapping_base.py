@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
@@ -98,22 +98,15 @@ def product_id_key(qualifier: str) -> str:
     return ITEM_ID_QUALIFIERS.get(qualifier.upper(), qualifier.lower())
 
 
-def product_ids(seg: Segment, first: int, last: int | None = None) -> Iterator[tuple[int, str, str]]:
-    """(position, qualifier, ID) of each filled qualifier/ID pair from element `first` on (PO106/07 ...,
-    LIN02/03 ...), up to the pair whose qualifier is element `last` when given."""
+def item_ids(seg: Segment, first: int) -> dict[str, str]:
+    """The qualifier/ID pairs of a line segment from element `first` on (PO106/07 ..., LIN02/03 ...) as
+    Line.item_ids; the first ID of a kind is kept. (`product_id_key` written out: this runs once per line.)"""
+    ids: dict[str, str] = {}
     elements = seg.elements
-    stop = len(elements) - 1 if last is None else min(last, len(elements) - 2) + 1
-    for q in range(first, stop, 2):
+    for q in range(first, len(elements) - 1, 2):
         qualifier, value = elements[q].strip(), elements[q + 1].strip()
         if qualifier and value:
-            yield q, qualifier, value
-
-
-def item_ids(seg: Segment, first: int) -> dict[str, str]:
-    """The product IDs of a line segment as Line.item_ids; the first ID of a kind is kept."""
-    ids: dict[str, str] = {}
-    for _, qualifier, value in product_ids(seg, first):
-        ids.setdefault(product_id_key(qualifier), value)
+            ids.setdefault(ITEM_ID_QUALIFIERS.get(qualifier.upper(), qualifier.lower()), value)
     return ids
 
 
@@ -337,7 +330,10 @@ class SetMapper:
         if not qualifier or not value:
             return
         key = self.reference_names.get(qualifier.upper(), qualifier.lower())
-        self.keep_first(refs, key, value, seg, f"{segment_tag(seg)} {qualifier}", 2)
+        if key not in refs:  # the usual case, without building the message keep_first would need
+            refs[key] = value
+        else:
+            self.keep_first(refs, key, value, seg, f"{segment_tag(seg)} {qualifier}", 2)
 
     def keep_first(self, refs: dict[str, str], key: str, value: str, seg: Segment, what: str, element: int) -> None:
         """Keep the first value of a reference; a different repeat is a warning, an identical one is fine."""
