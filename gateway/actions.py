@@ -117,6 +117,13 @@ def resubmit(gw: Gateway, document_id: str, corrected: dict[str, Any], *, actor:
                    detail=json.dumps({"reason": reason, "original": original}))
         repo.set_document_state(session, record, ItemState.VALIDATED, f"corrected by {actor}: {reason}", actor=actor)
         _resolve_document_exceptions(session, record, actor, f"corrected and resubmitted: {reason}")
+        if partner is not None and partner.match_invoices and record.kind == "invoice":
+            from gateway.matching import holds
+
+            session.flush()
+            if not holds.apply(session, gw.config, partner, record, actor=actor):
+                return ActionResult(f"invoice {doc.number} corrected; it is on hold again: see the match result",
+                                    record.item_id, document_id)
         revision = len(session.exec(select(ExceptionRecord.id).where(ExceptionRecord.document_id == record.id))
                        .all())
         item_id = record.item_id

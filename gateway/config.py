@@ -88,6 +88,8 @@ class PartnerConfig(_Model):
     match_invoices: bool = False
     # Count this partner's 856 ship notices as received goods (otherwise only as shipped).
     asn_counts_as_receipt: bool = False
+    # Two-way (against ordered) or three-way (against received) for this partner; default: [matching] mode.
+    match_mode: Literal["three_way", "two_way"] | None = None
     # The partner's implementation guide as overlays on the base X12 guides (narrowing only).
     overlays: list[OverlayConfig] = Field(default_factory=list)
 

@@ -70,7 +70,7 @@ def parse_submission(raw: bytes) -> tuple[list[Document], list[str]]:
 
 
 def analyse_outbound(session: Session, config: Config, item: ReceivedItem) -> tuple[list[str], list[str]]:
-    """Build and store the interchange for a submission; returns (message ids to send, [])."""
+    """Build and store the interchange for a submission; returns (message ids to send, invoices released)."""
     partner = config.partner(item.partner_id)
     if partner is None:
         _fail(session, item, "UNKNOWN_PARTNER", f"Submission for partner {item.partner_id!r}, which is not "
@@ -130,7 +130,14 @@ def analyse_outbound(session: Session, config: Config, item: ReceivedItem) -> tu
     repo.audit(session, "outbound_built", item_id=item.id,
                detail=f"interchange {result.isa13} for {partner.id}: {len(result.sets)} set(s)")
     repo.set_item_state(session, item, ItemState.VALIDATED, f"interchange {result.isa13} built, to send")
-    return [message.id], []
+    released: list[str] = []
+    if partner.match_invoices and any(d.kind == "order" for d in documents):
+        from gateway.matching import holds
+
+        session.flush()  # an order change may settle invoices held against the order
+        pos = [p for d in documents if d.kind == "order" for p in holds.po_numbers_of(d)]
+        released = holds.reevaluate(session, config, partner.id, pos)
+    return [message.id], released
 
 
 def _fail(session: Session, item: ReceivedItem, code: str, message: str) -> None:

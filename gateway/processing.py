@@ -85,8 +85,8 @@ def analyse_item(engine: Engine, config: Config, item_id: str) -> Planned:
             return plan_for(session, item_id)
         if item.direction == "out":
             item.format = "canonical"
-            send, _ = analyse_outbound(session, config, item)
-            return Planned(send=send)
+            send, released = analyse_outbound(session, config, item)
+            return Planned(deliver=released, send=send)
         fmt = detect_format(item.raw[:8192])
         item.format = fmt
         if fmt != "x12":

@@ -116,3 +116,30 @@ def test_a_price_over_tolerance_holds_until_a_person_releases_it(served: tuple[G
     assert code == 200, out
     invoice = delivered_invoices(config)["INV-2"]
     assert invoice["match"]["outcome"] == "on_hold" and "PRICE_OVER" in invoice["match"]["reason_codes"]
+
+
+def test_a_po_change_from_the_erp_releases_an_invoice_held_against_the_old_quantity(
+        served: tuple[Gateway, Api, str], config: Config) -> None:
+    gw, api, token = served
+    acme = config.partner("acme")
+    assert acme is not None
+    acme.match_mode = "two_way"  # this supplier is matched against ordered quantities only
+    po = order("PO-3WAY-3")
+    gw.pipeline.wait(api.call("POST", "/api/outbound?partner=acme", po, token=token)[1]["id"])
+    billed = invoice_for(po, "INV-3")
+    billed["lines"][0]["quantity"] = str(Decimal(po["lines"][0]["quantity"]) + 6)  # six more than ordered
+    billed["totals"]["amount"] = str(sum(Decimal(ln["quantity"]) * Decimal(ln["unit_price"])
+                                         for ln in billed["lines"]))
+    drop(config, "inv3.edi", from_acme(billed, 304))
+    wait_for(lambda: bool(states(api, token, "MATCH_HOLD")), 30, "the invoice to be held")
+    [hold] = states(api, token, "MATCH_HOLD")
+    assert "ordered" in hold["message"], hold["message"]
+
+    change = {**po, "purpose": "replace"}
+    change["lines"] = [dict(ln) for ln in po["lines"]]
+    change["lines"][0]["quantity"] = billed["lines"][0]["quantity"]
+    code, sent = api.call("POST", "/api/outbound?partner=acme", change, token=token)
+    assert code == 202
+    gw.pipeline.wait(sent["id"])
+    assert delivered_invoices(config)["INV-3"]["match"]["outcome"] in ("matched", "matched_within_tolerance")
+    assert states(api, token, "MATCH_HOLD") == []

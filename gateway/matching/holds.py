@@ -79,7 +79,7 @@ def evaluate(session: Session, config: Config, partner: PartnerConfig, record: D
     units = UnitConverter.from_dict(config.matching.units or None)
     return match(invoice, _orders(session, partner.id, pos), _receipts(session, partner, pos),
                  _prior_invoices(session, partner.id, pos, record.id), tolerances, units,
-                 config.matching.mode, partner=partner.id)
+                 partner.match_mode or config.matching.mode, partner=partner.id)
 
 
 def hold_message(result: MatchResult) -> tuple[str, str]:
