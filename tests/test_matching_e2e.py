@@ -57,6 +57,15 @@ def invoice_for(po: dict[str, Any], number: str, price_factor: Decimal = Decimal
             "source": {"format": "canonical", "version": None, "set": None, "control_numbers": {}, "channel": None}}
 
 
+def html(api: Api, path: str) -> str:
+    import urllib.request
+
+    req = urllib.request.Request(api.base + path, headers={"Accept": "text/html",
+                                                           "Authorization": f"Bearer {API_TOKEN}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return str(resp.read().decode())
+
+
 def drop(config: Config, name: str, raw: bytes) -> None:
     inbound = config.partner_dir("acme") / "inbound"
     (inbound / f".{name}.tmp").write_bytes(raw)
@@ -110,6 +119,9 @@ def test_a_price_over_tolerance_holds_until_a_person_releases_it(served: tuple[G
     [hold] = states(api, token, "MATCH_HOLD")
     assert "PRICE_OVER" in hold["message"] or "price" in hold["message"].lower()
     assert "INV-2" not in delivered_invoices(config)
+    page = html(api, f"/items/{hold['item_id']}?document={hold['document_id']}")
+    assert "Invoice against order and receipts" in page and "on hold" in page
+    assert page.count('class="num variance"') >= 1  # the price column of the over-priced lines is marked
     assert api.call("POST", f"/api/documents/{hold['document_id']}/release", {"reason": ""}, token=token)[0] == 409
     code, out = api.call("POST", f"/api/documents/{hold['document_id']}/release",
                          {"reason": "price increase agreed by phone with ACME"}, token=token)

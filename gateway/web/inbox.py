@@ -533,6 +533,7 @@ def inbox_router(gateway: Gateway) -> APIRouter:
             "refused": refused, "refused_issues": refused_issues, "values": values,
             "back": f"/items/{item_id}" + (f"?document={d.document.id}" if d.document else ""),
             "now": utcnow(), "format_age": format_age,
+            "match": json.loads(d.document.match) if d.document is not None and d.document.match else None,
         }, status)
 
     def held_document(document_id: str) -> tuple[str, str]:
