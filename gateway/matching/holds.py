@@ -12,6 +12,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
 from gateway.config import Config, PartnerConfig
@@ -141,9 +142,11 @@ def reevaluate(session: Session, config: Config, partner_id: str, po_numbers: li
     partner = config.partner(partner_id)
     if partner is None or not partner.match_invoices:
         return []
-    held = session.exec(select(DocumentRecord).where(DocumentRecord.partner_id == partner_id,
-                                                     DocumentRecord.kind == "invoice",
-                                                     DocumentRecord.state == ItemState.ON_HOLD)).all()
+    # Header PO first (indexed: partner, kind, po_number); invoices without one may bill any PO on their lines.
+    held = session.exec(select(DocumentRecord).where(
+        DocumentRecord.partner_id == partner_id, DocumentRecord.kind == "invoice",
+        DocumentRecord.state == ItemState.ON_HOLD,
+        or_(col(DocumentRecord.po_number).in_(po_numbers), col(DocumentRecord.po_number).is_(None)))).all()
     released: list[str] = []
     for record in held:
         doc = Document.from_json_dict(json.loads(record.content))
