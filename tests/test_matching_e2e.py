@@ -155,3 +155,19 @@ def test_a_po_change_from_the_erp_releases_an_invoice_held_against_the_old_quant
     gw.pipeline.wait(sent["id"])
     assert delivered_invoices(config)["INV-3"]["match"]["outcome"] in ("matched", "matched_within_tolerance")
     assert states(api, token, "MATCH_HOLD") == []
+
+
+def test_a_ship_notice_counts_as_received_only_for_the_partner_set_so(served: tuple[Gateway, Api, str],
+                                                                       config: Config) -> None:
+    gw, api, token = served
+    acme = config.partner("acme")
+    assert acme is not None
+    acme.asn_counts_as_receipt = True  # this supplier's ASNs are trusted as goods received
+    po = order("PO-3WAY-4")
+    gw.pipeline.wait(api.call("POST", "/api/outbound?partner=acme", po, token=token)[1]["id"])
+    drop(config, "inv4.edi", from_acme(invoice_for(po, "INV-4"), 305))
+    wait_for(lambda: bool(states(api, token, "MATCH_AWAITING_RECEIPT")), 30, "the invoice to wait for goods")
+    drop(config, "asn4.edi", from_acme({**po, "kind": "ship_notice", "number": "SHIP-4", "po_number": po["number"]},
+                                        306))
+    wait_for(lambda: "INV-4" in delivered_invoices(config), 30, "the ship notice to release the invoice")
+    assert delivered_invoices(config)["INV-4"]["match"]["outcome"] == "matched"
