@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.run
 	$(PY) -m benchmarks.inbox
 	$(PY) -m benchmarks.matching
+	$(PY) -m benchmarks.matching_store
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
