@@ -8,11 +8,8 @@ import http.cookiejar
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -30,8 +27,8 @@ from gateway.service import Gateway
 from gateway.store.db import session_scope
 from gateway.store.models import ApiToken, LoginAttempt, User, WebSession
 from gateway.web import auth
-from gateway.web.api import create_app
 from tests.conftest import ROOT, SAMPLES
+from tests.live import LiveServer as Server
 
 PASSWORD = "correct horse battery"
 
@@ -48,29 +45,6 @@ def gateway(config: Config, monkeypatch: pytest.MonkeyPatch) -> Iterator[Gateway
         yield gw
     finally:
         gw.stop()
-
-
-class Server:
-    """The app on a real uvicorn server on a loopback port."""
-
-    def __init__(self, gw: Gateway) -> None:
-        import uvicorn
-
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.base = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(create_app(gw), log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-        self.thread.start()
-        for _ in range(250):
-            if self.server.started:
-                break
-            time.sleep(0.02)
-
-    def close(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
 
 
 @pytest.fixture

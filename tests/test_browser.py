@@ -6,9 +6,6 @@ Screenshots land in var/screenshots/ for reviewers: the list, the detail page an
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from gateway.config import Config
 from gateway.service import Gateway
 from gateway.web import auth
-from gateway.web.api import create_app
 from tests.browser import screenshot
 from tests.conftest import make_config
+from tests.live import LiveServer
 from tests.x12_factory import order_file
 
 PASSWORD = "correct horse battery staple"
@@ -53,19 +49,11 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     off_loop(gw.start, channels=False)
     for name, role in (("olivia", "operator"), ("victor", "viewer"), ("ada", "admin")):
         auth.create_user(gw.engine, name, role, PASSWORD)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(gw), log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.02)
+    live = LiveServer(gw)
     try:
-        yield Site(gw, config, f"http://127.0.0.1:{sock.getsockname()[1]}")
+        yield Site(gw, config, live.base)
     finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
+        live.close()
         off_loop(gw.stop)
 
 

@@ -7,9 +7,6 @@ import html
 import http.cookiejar
 import json
 import re
-import socket
-import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,17 +15,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlmodel import select
 
 from gateway.config import Config, PartnerIdentity
 from gateway.service import Gateway
 from gateway.store.db import session_scope
 from gateway.store.models import AuditEntry, DocumentRecord, ExceptionRecord, ReceivedItem, new_id, utcnow
-from gateway.web.api import create_app
 from gateway.web.auth import create_user
 from gateway.web.inbox import Filters, format_age, list_open
 from gateway.web.render import Highlight, parse_location, preview, x12_view
+from tests.live import LiveServer as Server
 from tests.x12_factory import interchange, order_file, po_850
 
 PASSWORD = "correct horse battery"
@@ -48,27 +44,6 @@ def gateway(config: Config, monkeypatch: pytest.MonkeyPatch) -> Iterator[Gateway
         yield gw
     finally:
         gw.stop()
-
-
-class Server:
-    """create_app(gateway) on a real uvicorn server on a loopback port."""
-
-    def __init__(self, gw: Gateway) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.base = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(create_app(gw), log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-        self.thread.start()
-        for _ in range(250):
-            if self.server.started:
-                break
-            time.sleep(0.02)
-
-    def close(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ from gateway.outbound import check_overdue
 from gateway.service import Gateway
 from gateway.store.db import session_scope
 from gateway.store.models import DocumentRecord, ExceptionRecord, OutboundMessage, ReceivedItem
-from gateway.web.api import create_app
 from mappings.x12.ack import AckNumbers, AckSettings, build_ack
 from mappings.x12.process import analyse_x12
 from tests.conftest import SAMPLES
+from tests.live import LiveServer
 
 API_TOKEN = "test-api-token"
 
@@ -144,23 +144,8 @@ class Api:
     """The API on a real uvicorn server on a loopback port, spoken to with urllib."""
 
     def __init__(self, gw: Gateway) -> None:
-        import socket
-        import threading
-
-        import uvicorn
-
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.base = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.server = uvicorn.Server(uvicorn.Config(create_app(gw), log_level="warning"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-        self.thread.start()
-        import time
-
-        for _ in range(200):
-            if self.server.started:
-                break
-            time.sleep(0.02)
+        self.live = LiveServer(gw)
+        self.base = self.live.base
 
     def call(self, method: str, path: str, body: Any = None, token: str | None = API_TOKEN) -> tuple[int, Any]:
         import urllib.error
@@ -178,9 +163,7 @@ class Api:
             return err.code, json.loads(err.read() or b"null")
 
     def close(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
+        self.live.close()
 
 
 @pytest.fixture
