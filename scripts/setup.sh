@@ -23,6 +23,11 @@ if [ "${1:-}" = "--system-test-packages" ]; then
   exit 0
 fi
 
+# Tesseract reads scanned purchase orders (English and German language data).
+if ! command -v tesseract >/dev/null 2>&1 || ! ls /usr/share/tesseract-ocr/*/tessdata/deu.traineddata >/dev/null 2>&1; then
+  apt_install tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu
+fi
+
 VENV="${1:-.venv}"
 PYTHON="${PYTHON:-python3}"
 if ! "$PYTHON" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
