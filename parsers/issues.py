@@ -29,6 +29,19 @@ class X12Ref:
 
 
 @dataclass(frozen=True, slots=True)
+class PdfRef:
+    """Where an issue sits on a PDF page (points from the top-left corner) and which field it concerns,
+    so the inbox can draw the box over the page image."""
+
+    page: int
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    field: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Issue:
     """One finding. `location` is the human-readable place (e.g. "segment 7 (PO1) at byte 412, PO102")."""
 
@@ -37,6 +50,7 @@ class Issue:
     message: str
     location: str = ""
     x12: X12Ref | None = field(default=None, compare=False)
+    pdf: PdfRef | None = field(default=None, compare=False)
 
     @property
     def is_error(self) -> bool:
@@ -47,12 +61,14 @@ class Issue:
         return {"severity": self.severity, "code": self.code, "message": self.message, "location": self.location}
 
 
-def error(code: str, message: str, location: str = "", x12: X12Ref | None = None) -> Issue:
-    return Issue("error", code, message, location, x12)
+def error(code: str, message: str, location: str = "", x12: X12Ref | None = None,
+          pdf: PdfRef | None = None) -> Issue:
+    return Issue("error", code, message, location, x12, pdf)
 
 
-def warning(code: str, message: str, location: str = "", x12: X12Ref | None = None) -> Issue:
-    return Issue("warning", code, message, location, x12)
+def warning(code: str, message: str, location: str = "", x12: X12Ref | None = None,
+            pdf: PdfRef | None = None) -> Issue:
+    return Issue("warning", code, message, location, x12, pdf)
 
 
 def has_errors(issues: list[Issue]) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Literal
 
-from parsers.issues import Issue
+from parsers.issues import Issue, PdfRef
 
 Method = Literal["xml", "text", "ocr"]
 
@@ -36,6 +36,10 @@ class Region:
     def location(self) -> str:
         """The place as a person reads it in an issue: page and position in millimetres."""
         return f"page {self.page}, {self.x0 * 25.4 / 72:.0f} mm from left, {self.top * 25.4 / 72:.0f} mm from top"
+
+    def ref(self, field: str = "") -> PdfRef:
+        """The region in an issue, so the inbox can draw it."""
+        return PdfRef(self.page, self.x0, self.top, self.x1, self.bottom, field)
 
 
 @dataclass(frozen=True)
