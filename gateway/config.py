@@ -72,6 +72,28 @@ class OutboundConfig(_Model):
     ack_overdue_minutes: int = 24 * 60
 
 
+class EmailConfig(_Model):
+    """How a customer (or supplier) sends documents by email, and how the gateway answers."""
+
+    # Sender addresses ("buyer@acme.example") and whole domains ("acme.example") that are this partner.
+    addresses: list[str] = Field(default_factory=list)
+    domains: list[str] = Field(default_factory=list)
+    # What this partner's PDFs are when they do not say: customers send orders, suppliers invoices.
+    document_kind: Literal["order", "invoice"] = "order"
+    # Fields read with less confidence than this go to a person instead of the ERP.
+    confidence_threshold: float = Field(default=0.90, ge=0.0, le=1.0)
+    # Item numbers this customer may order; empty: any. A PDF line with another item goes to a person.
+    known_items: list[str] = Field(default_factory=list)
+    # Answer the sender: a confirmation of what was understood, or what could not be read.
+    reply: bool = True
+
+    def owns(self, address: str) -> bool:
+        address = address.strip().lower()
+        domain = address.rpartition("@")[2]
+        return address in (a.lower() for a in self.addresses) or domain in (d.lower().lstrip("@")
+                                                                               for d in self.domains)
+
+
 class PartnerConfig(_Model):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")
     name: str = ""
@@ -92,6 +114,8 @@ class PartnerConfig(_Model):
     match_mode: Literal["three_way", "two_way"] | None = None
     # The partner's implementation guide as overlays on the base X12 guides (narrowing only).
     overlays: list[OverlayConfig] = Field(default_factory=list)
+    # Emailed PDFs (and EDI attachments) from this partner; None: it does not send by email.
+    email: EmailConfig | None = None
 
     def guide_overlays(self) -> list[GuideOverlay]:
         return [o.to_overlay() for o in self.overlays]
@@ -157,6 +181,13 @@ class Config(_Model):
 
     def partner_for(self, qualifier: str, ident: str) -> PartnerConfig | None:
         return next((p for p in self.partners if p.owns(qualifier, ident)), None)
+
+    def partner_for_email(self, address: str) -> PartnerConfig | None:
+        """The partner a sender address belongs to by the configuration (exact addresses before domains)."""
+        address = address.strip().lower()
+        exact = next((p for p in self.partners if p.email and address in (a.lower() for a in p.email.addresses)),
+                     None)
+        return exact or next((p for p in self.partners if p.email and p.email.owns(address)), None)
 
     def is_us(self, qualifier: str, ident: str) -> bool:
         return any(i.matches(qualifier, ident) for i in self.gateway.identities)

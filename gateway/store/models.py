@@ -54,6 +54,7 @@ class ItemState:
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
     EXCEPTION = "exception"
+    UNPACKED = "unpacked"  # an email whose attachments became items of their own
 
 
 class ReceivedItem(SQLModel, table=True):
@@ -72,6 +73,8 @@ class ReceivedItem(SQLModel, table=True):
     duplicate_of: str | None = Field(default=None, max_length=40)
     replay_of: str | None = Field(default=None, index=True, max_length=40)  # the original item, for replays
     direction: str = Field(default="in", max_length=3)  # "out": documents the ERP submitted for a partner
+    # The email an attachment came in (attachments are items of their own, processed by their format).
+    parent_id: str | None = Field(default=None, index=True, max_length=40)
     archived: bool = False
     summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 
@@ -297,3 +300,64 @@ class ReceiptRecord(SQLModel, table=True):
     received_on: dt.date | None = None
     reference: str | None = Field(default=None, max_length=64)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class SenderBinding(SQLModel, table=True):
+    """An email address or domain ops taught the gateway belongs to a customer (besides the config file)."""
+
+    __tablename__ = "sender_binding"
+
+    id: int | None = Field(default=None, primary_key=True)
+    address: str = Field(unique=True, index=True, max_length=320)  # "buyer@acme.example" or "@acme.example"
+    partner_id: str = Field(index=True, max_length=64)
+    created_by: str = Field(default="", max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+
+
+class ExtractionHint(SQLModel, table=True):
+    """How one customer labels and places one field on its PDFs, learnt from an ops correction."""
+
+    __tablename__ = "extraction_hint"
+
+    id: str = Field(primary_key=True, max_length=40)
+    partner_id: str = Field(index=True, max_length=64)
+    field: str = Field(max_length=64)
+    label: str | None = Field(default=None, max_length=256)
+    # The value's box on the page where it was corrected: page, x0, top, x1, bottom in points (JSON).
+    region: str | None = Field(default=None, max_length=256)
+    example: str = Field(default="", max_length=256)  # the corrected value, to show ops what was taught
+    source_item_id: str | None = Field(default=None, max_length=40)
+    created_by: str = Field(default="", max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())
+    uses: int = 0
+    last_used_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+
+
+class PdfExtractionRecord(SQLModel, table=True):
+    """What extraction read off a PDF item: fields with confidence and region, line cells, page sizes (JSON)."""
+
+    __tablename__ = "pdf_extraction"
+
+    item_id: str = Field(primary_key=True, foreign_key="received_item.id", max_length=40)
+    method: str = Field(max_length=8)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())
+
+
+class MailReply(SQLModel, table=True):
+    """A reply to the sender of an emailed document: stored before it is sent, sent once."""
+
+    __tablename__ = "mail_reply"
+
+    id: str = Field(primary_key=True, max_length=40)
+    item_id: str = Field(foreign_key="received_item.id", index=True, max_length=40)
+    kind: str = Field(max_length=16)  # confirmation, review, problem
+    to_address: str = Field(default="", max_length=320)
+    subject: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    state: str = Field(default="built", max_length=16)  # built, sent, suppressed
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())
+    sent_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
+    sent_to: str | None = Field(default=None, max_length=1024)
