@@ -155,11 +155,85 @@ class MatchingConfig(_Model):
     units: dict[str, Any] = Field(default_factory=dict)  # see gateway.matching.uom
 
 
+# --- Email: SMTP intake and outgoing mail (issue 5) ----------------------------------------------------
+class SmtpConfig(_Model):
+    """The SMTP listener customers (or the company's mail server) deliver purchase orders to.
+
+    `accept` lists the recipient addresses taken at RCPT; an entry "@example.com" takes any address at
+    that domain. `users` maps user names to passwords for AUTH: either a hash made by
+    `gateway.channels.smtp.hash_password` ("scrypt$...", preferred) or, for a first setup only, the
+    plain password. EDIGW_SMTP_PASSWORD sets the password of `user` without writing it into the file.
+    AUTH is offered only over TLS (STARTTLS) unless `auth_plaintext_on_loopback` is set and the
+    listener is bound to a loopback address.
+    """
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=2525, ge=0, le=65535)  # 0: any free port (tests)
+    hostname: str = "edigw.local"
+    max_message_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    accept: list[str] = Field(default_factory=lambda: ["orders@edigw.local", "invoices@edigw.local"])
+    auth_required: bool = False
+    user: str = "edigw"
+    users: dict[str, str] = Field(default_factory=dict)
+    auth_plaintext_on_loopback: bool = False
+    starttls: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Seconds a client may stay silent before the connection is dropped.
+    timeout_seconds: float = 300.0
+
+    def accepts(self, address: str) -> bool:
+        addr = address.strip().strip("<>").lower()
+        domain = addr.rpartition("@")[2]
+        for entry in self.accept:
+            entry = entry.strip().lower()
+            if entry == addr or (entry.startswith("@") and entry[1:] == domain):
+                return True
+        return False
+
+    def credentials(self) -> dict[str, str]:
+        """Users and their password hashes or passwords, with EDIGW_SMTP_PASSWORD applied to `user`."""
+        users = dict(self.users)
+        password = os.environ.get("EDIGW_SMTP_PASSWORD")
+        if password:
+            users[self.user] = password
+        return users
+
+
+class MailOutConfig(_Model):
+    """Outgoing mail (replies to customers): through an SMTP relay, or into a folder when none is set.
+
+    With `relay_host` empty every message is written to `outbox` as an .eml file a person can open.
+    EDIGW_RELAY_PASSWORD overrides `relay_password`. `envelope_from` empty sends with a null reverse
+    path (MAIL FROM:<>), as RFC 3834 asks of automatic replies so that bounces cannot loop.
+    """
+
+    relay_host: str = ""
+    relay_port: int = Field(default=25, ge=1, le=65535)
+    relay_starttls: bool = False
+    relay_user: str = ""
+    relay_password: str = ""
+    relay_timeout_seconds: float = 30.0
+    from_address: str = "orders@edigw.local"
+    envelope_from: str = ""
+    outbox: Path = Path("var/outbox")
+    # Replies to one address per rolling hour, at most: a guard against mail loops.
+    max_replies_per_hour: int = Field(default=20, ge=0)
+
+    @property
+    def password(self) -> str:
+        return os.environ.get("EDIGW_RELAY_PASSWORD") or self.relay_password
+# --- end of email configuration ----------------------------------------------------------------------
+
+
 class Config(_Model):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     matching: MatchingConfig = Field(default_factory=MatchingConfig)
     erp: ErpConfig = Field(default_factory=ErpConfig)
     partners: list[PartnerConfig] = Field(default_factory=list)
+    smtp: SmtpConfig = Field(default_factory=SmtpConfig)
+    mail_out: MailOutConfig = Field(default_factory=MailOutConfig)
 
     @property
     def database_url(self) -> str:
