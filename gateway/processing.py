@@ -281,39 +281,56 @@ def _store_set(session: Session, config: Config, item: ReceivedItem, partner: Pa
         return 1
     doc.source.channel = item.channel
     envelope_blocked = id(isa) in duplicate_interchanges or partner_problem or bool(isa.envelope_errors)
-    record = DocumentRecord(id=new_id("doc"), item_id=item.id, position=outcome.position, kind=doc.kind,
+    _, failed = store_document(
+        session, config, item, partner, doc, issues, outcome.position, planned, test=isa.usage != "P",
+        blocked=("its interchange was not accepted" if envelope_blocked else None),
+        test_reason=f"test interchange (ISA15={isa.usage})",
+        origin=f"set {outcome.set_id} {outcome.control_number}")
+    return failed
+
+
+def store_document(session: Session, config: Config, item: ReceivedItem, partner: PartnerConfig | None,
+                   doc: Document, issues: list[Issue], position: int, planned: Planned, *, test: bool = False,
+                   blocked: str | None = None, test_reason: str = "", origin: str = "",
+                   stage: str = "validate") -> tuple[DocumentRecord, int]:
+    """Persist one document and its issues and decide its way: the inbox, on hold, or the ERP.
+
+    Returns the record and 1 if it became an exception (0 otherwise). `blocked` names an item-level
+    reason that already has its own inbox entry, so the document waits without a second one.
+    """
+    record = DocumentRecord(id=new_id("doc"), item_id=item.id, position=position, kind=doc.kind,
                             number=doc.number, po_number=doc.po_number, doc_date=doc.date,
-                            partner_id=partner.id if partner else None, test=isa.usage != "P",
+                            partner_id=partner.id if partner else None, test=test,
                             content=doc.to_json(), state=ItemState.VALIDATED,
                             idempotency_key=idempotency_key(partner.id if partner else None, doc))
     session.add(record)
     session.flush()
     repo.audit(session, "document", item_id=item.id, document_id=record.id, to_state=ItemState.VALIDATED,
-               detail=f"{doc.kind} {doc.number} from set {outcome.set_id} {outcome.control_number}")
+               detail=f"{doc.kind} {doc.number} from {origin}".strip())
     for issue in issues:
-        _store_issue(session, item.id, record.id, "validate", issue)
+        _store_issue(session, item.id, record.id, stage, issue)
     errors = [i for i in issues if i.is_error]
     if errors:
         first = errors[0]
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
         message = f"{first.message}{more}"
         repo.set_document_state(session, record, ItemState.EXCEPTION, f"{first.code}: {message}")
-        repo.open_exception(session, item_id=item.id, document_id=record.id, stage="validate", code=first.code,
+        repo.open_exception(session, item_id=item.id, document_id=record.id, stage=stage, code=first.code,
                             message=message, partner_id=record.partner_id)
-        return 1
-    if envelope_blocked:
+        return record, 1
+    if blocked:
         # The item-level exception (unknown partner, duplicate or broken envelope) says why; one inbox entry.
         repo.set_document_state(session, record, ItemState.EXCEPTION,
-                                f"{doc.kind} {doc.number} not delivered: its interchange was not accepted")
-        return 0
+                                f"{doc.kind} {doc.number} not delivered: {blocked}")
+        return record, 0
     if record.test:
         repo.audit(session, "not_delivered", item_id=item.id, document_id=record.id,
-                   detail=f"test interchange (ISA15={isa.usage}); test data never reaches the ERP")
-        return 0
+                   detail=f"{test_reason}; test data never reaches the ERP")
+        return record, 0
     if partner is not None and partner.match_invoices and doc.kind == "invoice":
         session.flush()
         if not holds.apply(session, config, partner, record):
-            return 0  # on hold or awaiting receipt: the inbox shows why; a receipt or a person releases it
+            return record, 0  # on hold or awaiting receipt: the inbox shows why; a receipt or a person releases it
     if partner is not None and doc.kind in ("ship_notice", "invoice") and (
             partner.match_invoices and (doc.kind == "invoice" or partner.asn_counts_as_receipt)):
         # goods arrived or an invoice was accepted: held invoices on the same POs may now match
@@ -323,7 +340,7 @@ def _store_set(session: Session, config: Config, item: ReceivedItem, partner: Pa
     planned.deliver.append(record.id)
     if doc.kind == "order" and partner is not None and partner.order_response == "on_delivery":
         planned.respond.append(record.id)
-    return 0
+    return record, 0
 
 
 def _store_ack(session: Session, partner: PartnerConfig, item: ReceivedItem, ic: InterchangeOutcome,
