@@ -401,14 +401,14 @@ class _Walker:
         self.walk(inner[0], numbers, [*context, label], depth=depth + 1)
 
     def _leaf(self, part: Message, numbers: list[int], context: list[str], ctype: str, *, depth: int) -> None:
-        for defect in part.defects:
-            self._defect(defect, numbers, context)
         filename = _filename(part)
         try:
             disposition = part.get_content_disposition() or ""
         except Exception:
             disposition = ""
         data = _payload(part)
+        for defect in part.defects:  # after decoding: base64 damage is recorded while decoding
+            self._defect(defect, numbers, context)
         if data is None:
             self.mail.issues.append(warning("ATTACHMENT_DAMAGED", f"Part {_where(numbers, context)} "
                                             "could not be decoded and was left out.", _where(numbers, context)))
