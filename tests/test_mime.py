@@ -6,7 +6,6 @@ import base64
 import io
 from email import policy
 from email.message import EmailMessage
-from email.mime.message import MIMEMessage
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -37,8 +36,11 @@ def mail(subject: str = "PO 1", sender: str = "Jane <jane@buyer.example>") -> Em
     return m
 
 
-def codes(raw: bytes) -> list[str]:
-    return [i.code for i in unpack(raw).issues]
+def forwarded(msg: EmailMessage) -> EmailMessage:
+    """A message/rfc822 part carrying `msg`, as a mail client forwards it."""
+    part = EmailMessage()
+    part.set_content(msg)
+    return part
 
 
 def test_a_plain_pdf_attachment_is_usable_with_its_place_and_the_senders_facts() -> None:
@@ -67,10 +69,10 @@ def test_a_forwarded_message_inside_a_forwarded_message_within_the_depth_limit()
     inner.add_attachment(PDF, maintype="application", subtype="pdf", filename="deep.pdf")
     middle = mail("middle")
     middle.make_mixed()
-    middle.attach(MIMEMessage(inner))
+    middle.attach(forwarded(inner))
     outer = mail("outer")
     outer.make_mixed()
-    outer.attach(MIMEMessage(middle))
+    outer.attach(forwarded(middle))
     raw = outer.as_bytes()
     [pdf] = unpack(raw).usable
     assert "(forwarded message 'middle') (forwarded message 'inner')" in pdf.path
