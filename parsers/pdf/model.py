@@ -67,7 +67,8 @@ class Field:
     confidence: float  # 0..1: OCR word confidence combined with how the value was found
     region: Region | None = None
     label: str | None = None  # the label wording it was found by ("PO No.", "Bestellnummer", ...)
-    found_by: str = "label"  # label | table | hint | xml | arithmetic
+    found_by: str = "label"  # label | table | hint | xml | arithmetic | inferred
+    value: str | None = None  # normalised form when the reader knows it: ISO date, ISO currency code
 
 
 @dataclass
