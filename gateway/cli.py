@@ -88,24 +88,14 @@ def _unsupported(fmt: str) -> Issue:
 def parse(file: Path, format: Annotated[InputFormat, typer.Option("--format")] = InputFormat.auto,
           partner: PartnerOpt = None, config: ConfigOpt = None) -> None:
     """Parse, map and validate one input without storing it; print {"documents", "issues"} as JSON."""
-    from gateway.processing import sniff_partner
+    from gateway.dry_run import parse_input
 
     cfg = _config(config)
-    _partner(cfg, partner)
+    chosen = _partner(cfg, partner)
     raw = _read(file)
-    fmt = detect_format(raw[:8192]) if format == InputFormat.auto else format.value
-    documents: list[dict[str, Any]] = []
-    issues: list[Issue]
-    if fmt == "x12" or (fmt == "unknown" and format == InputFormat.auto):
-        guide_partner = sniff_partner(cfg, partner, raw)
-        analysis = analyse_x12(raw, guide_partner.guide_overlays() if guide_partner else ())
-        documents = [s.document.to_json_dict() for s in analysis.sets if s.document is not None]
-        issues = analysis.issues
-    else:
-        issues = [_unsupported(fmt)]
-    out = {"documents": documents, "issues": [i.as_dict() for i in issues]}
-    typer.echo(json.dumps(out, indent=2))
-    raise typer.Exit(1 if any(i.is_error for i in issues) else 0)
+    result = parse_input(cfg, raw, format.value, chosen)
+    typer.echo(json.dumps(result.as_dict(), indent=2))
+    raise typer.Exit(1 if any(i.is_error for i in result.issues) else 0)
 
 
 @app.command()

@@ -25,6 +25,7 @@ from gateway.erp import ErpAdapter
 from gateway.intake import receive
 from gateway.outbound import mark_sent
 from gateway.processing import analyse_item, idempotency_key
+from gateway.replies import prepare_reply, send_reply
 from gateway.store import repo
 from gateway.store.db import session_scope
 from gateway.store.models import (
@@ -64,7 +65,8 @@ def _rt() -> Runtime:
 def analyse_step(item_id: str) -> dict[str, list[str]]:
     rt = _rt()
     planned = analyse_item(rt.engine, rt.config, item_id)
-    return {"deliver": planned.deliver, "acks": planned.acks, "send": planned.send, "respond": planned.respond}
+    return {"deliver": planned.deliver, "acks": planned.acks, "send": planned.send, "respond": planned.respond,
+            "children": planned.children, "reply": [item_id] if planned.reply else []}
 
 
 @DBOS.step(retries_allowed=True, max_attempts=5, interval_seconds=0.5)
@@ -196,7 +198,7 @@ def settle(rt: Runtime, item_id: str, failures: list[str]) -> str:
                 repo.set_document_state(session, record, ItemState.EXCEPTION, message)
                 repo.open_exception(session, item_id=item_id, document_id=doc_id, stage="deliver",
                                     code="ERP_DELIVERY_FAILED", message=message, partner_id=record.partner_id)
-        if item.state in (ItemState.DUPLICATE, ItemState.REJECTED):
+        if item.state in (ItemState.DUPLICATE, ItemState.REJECTED, ItemState.UNPACKED):
             return item.state
         docs = session.exec(select(DocumentRecord).where(DocumentRecord.item_id == item_id)).all()
         acks = session.exec(select(Acknowledgement).where(Acknowledgement.item_id == item_id)).all()
@@ -221,6 +223,14 @@ def settle_step(item_id: str, failures: list[str]) -> str:
     return settle(_rt(), item_id, failures)
 
 
+@DBOS.step(retries_allowed=True, max_attempts=6, interval_seconds=1.0, backoff_rate=2.0)
+def reply_step(item_id: str) -> str:
+    """Answer the sender of an emailed document with what was understood (stored first, sent once)."""
+    rt = _rt()
+    reply_id = prepare_reply(rt.engine, rt.config, item_id)
+    return send_reply(rt.engine, rt.config, reply_id) if reply_id else ""
+
+
 @DBOS.workflow()
 def deliver_documents(item_id: str, document_ids: list[str]) -> str:
     """Deliver documents a person released or corrected, then settle the item (its own durable workflow)."""
@@ -230,7 +240,9 @@ def deliver_documents(item_id: str, document_ids: list[str]) -> str:
             deliver_step(document_id)
         except Exception as exc:
             failures.append(f"{document_id}|{exc}")
-    return settle_step(item_id, failures)
+    state = settle_step(item_id, failures)
+    reply_step(item_id)  # an emailed order a person corrected now gets its confirmation
+    return state
 
 
 @DBOS.workflow()
@@ -244,13 +256,19 @@ def process_item(item_id: str) -> str:
             failures.append(f"{document_id}|{exc}")
     for message_id in planned.get("send", []):
         send_step(message_id)
+    for child_id in planned.get("children", []):
+        with SetWorkflowID(child_id):  # each attachment of an email goes its own durable way
+            DBOS.start_workflow(process_item, child_id)
     failed = {f.partition("|")[0] for f in failures}
     for document_id in planned.get("respond", []):
         if document_id not in failed:
             response_item = respond_step(document_id)
             with SetWorkflowID(response_item):  # the 855 goes its own durable way
                 DBOS.start_workflow(process_item, response_item)
-    return acknowledge_and_finish_step(item_id, planned["acks"], failures)
+    state = acknowledge_and_finish_step(item_id, planned["acks"], failures)
+    for reply_item in planned.get("reply", []):
+        reply_step(reply_item)
+    return state
 
 
 def sqlite_system_engine(url: str) -> Engine:

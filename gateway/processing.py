@@ -17,8 +17,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from gateway.config import Config, PartnerConfig
+from gateway.emailed import analyse_email
 from gateway.matching import holds
 from gateway.outbound import analyse_outbound, reconcile
+from gateway.pdf_documents import IMAGE_KINDS, analyse_pdf
 from gateway.store import repo
 from gateway.store.db import session_scope
 from gateway.store.models import (
@@ -35,10 +37,12 @@ from mappings.x12.ack import AckNumbers, AckSettings, build_ack, parse_ack
 from mappings.x12.process import InterchangeOutcome, SetOutcome, X12Analysis, analyse_x12
 from parsers.detect import detect_format
 from parsers.issues import Issue, error, warning
+from parsers.mime import describe, sniff
 from parsers.x12.segments import Segment
 from parsers.x12.tokenizer import tokenize
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_READABLE = frozenset({"x12", "eml", "pdf", "png", "jpeg", "tiff"})
 
 
 @dataclass
@@ -49,6 +53,8 @@ class Planned:
     acks: list[str] = field(default_factory=list)  # acknowledgement ids
     send: list[str] = field(default_factory=list)  # outbound message ids (documents we send a partner)
     respond: list[str] = field(default_factory=list)  # orders to answer with an 855 once delivered
+    children: list[str] = field(default_factory=list)  # items unpacked from this one (email attachments)
+    reply: bool = False  # answer the sender by email once the documents are on their way
 
 
 def idempotency_key(partner_id: str | None, doc: Document) -> str:
@@ -73,7 +79,10 @@ def plan_for(session: Session, item_id: str) -> Planned:
     item = session.get(ReceivedItem, item_id)
     if item is not None and item.direction == "out":
         return Planned([], [], list(send))
-    return Planned(list(docs), list(acks), list(send))
+    children = session.exec(select(ReceivedItem.id).where(ReceivedItem.parent_id == item_id,
+                                                          ReceivedItem.state == ItemState.RECEIVED)).all()
+    reply = item is not None and item.format in ("pdf", "eml", *IMAGE_KINDS)
+    return Planned(list(docs), list(acks), list(send), children=list(children), reply=reply)
 
 
 def analyse_item(engine: Engine, config: Config, item_id: str) -> Planned:
@@ -87,16 +96,22 @@ def analyse_item(engine: Engine, config: Config, item_id: str) -> Planned:
             item.format = "canonical"
             send, released = analyse_outbound(session, config, item)
             return Planned(deliver=released, send=send)
-        fmt = detect_format(item.raw[:8192])
-        item.format = fmt
-        if fmt != "x12":
+        kind = sniff(item.raw[:8192])
+        item.format = kind if kind in _READABLE else detect_format(item.raw[:8192])
+        if kind == "eml":
+            return Planned(children=analyse_email(session, config, item), reply=True)
+        if kind == "x12":
+            return _analyse_x12(session, config, item)
+        if kind not in ("pdf", *IMAGE_KINDS):
             reason = ("the file is empty" if not item.raw.strip() else
-                      f"its content is not a format this channel reads (detected: {fmt})")
+                      f"its content is not a format the gateway reads (it looks like {describe(kind)})")
             _fail_item(session, item, "parse", "UNSUPPORTED_FORMAT",
                        f"The gateway could not read {item.source_name or 'this item'}: {reason}. "
-                       "Send an X12 interchange starting with ISA.")
+                       "Send an X12 interchange (starting with ISA), a PDF or a scanned image.")
             return Planned()
-        return _analyse_x12(session, config, item)
+    # PDFs and scans: extracted outside any transaction (seconds of work on untrusted bytes).
+    deliver, respond = analyse_pdf(engine, config, item_id, kind)
+    return Planned(deliver=deliver, respond=respond, reply=True)
 
 
 def _fail_item(session: Session, item: ReceivedItem, stage: str, code: str, message: str) -> None:

@@ -1,0 +1,136 @@
+"""Answering the sender of an emailed document: what was understood, what a person is checking, or
+what could not be read.
+
+A reply is built from the store (the item's documents and issues), stored, then sent: one reply of
+each kind per item, ever, so a re-run after a crash sends nothing twice. The rules that keep us from
+answering machines (auto-replies, no-reply senders, our own replies coming back) live in
+gateway.mail; a cap on replies per address and hour, counted in the store, stops any loop that
+slips past them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import default as default_policy
+
+from sqlalchemy import Engine, func
+from sqlmodel import Session, select
+
+from gateway.config import Config
+from gateway.store import repo
+from gateway.store.db import session_scope
+from gateway.store.models import (
+    DocumentRecord,
+    ExceptionRecord,
+    IssueRecord,
+    ItemState,
+    MailReply,
+    ReceivedItem,
+    new_id,
+    utcnow,
+)
+from mappings.canonical import Document
+from parsers.mime import Mail, unpack
+
+REPLIES_PER_ADDRESS_PER_HOUR = 20
+
+
+def _kind(session: Session, item: ReceivedItem) -> tuple[str, list[Document], list[str]]:
+    """confirmation (on its way to the ERP), review (a person checks it first) or problem (not readable)."""
+    docs = session.exec(select(DocumentRecord).where(DocumentRecord.item_id == item.id)).all()
+    documents = [Document.from_json_dict(json.loads(d.content)) for d in docs]
+    if docs and all(d.state in (ItemState.DELIVERED, ItemState.ACKNOWLEDGED) for d in docs):
+        return "confirmation", documents, []
+    if docs:
+        return "review", documents, []
+    messages = list(session.exec(select(IssueRecord.message).where(IssueRecord.item_id == item.id,
+                                                                   IssueRecord.severity == "error")).all())
+    messages += [m for m in session.exec(select(ExceptionRecord.message).where(
+        ExceptionRecord.item_id == item.id)).all() if m not in messages]
+    return "problem", [], messages
+
+
+def prepare_reply(engine: Engine, config: Config, item_id: str) -> str | None:
+    """Store the reply this item calls for now and return its id; None when no reply is due."""
+    from gateway.mail import build_reply, confirmation_text, problem_text
+
+    with session_scope(engine) as session:
+        item = session.get(ReceivedItem, item_id)
+        if item is None or item.direction != "in":
+            return None
+        partner = config.partner(item.partner_id)
+        if partner is None or partner.email is None or not partner.email.reply:
+            return None  # an unknown sender gets no answer: replying to strangers is backscatter
+        email_item = item if item.parent_id is None else session.get(ReceivedItem, item.parent_id)
+        if email_item is None or email_item.format != "eml":
+            return None  # not emailed (a folder or API drop): the partner gets no mail
+        if item.state in (ItemState.RECEIVED, ItemState.DUPLICATE, ItemState.UNPACKED):
+            return None
+        kind, documents, problems = _kind(session, item)
+        if kind == "problem" and item.id == email_item.id and item.state != ItemState.EXCEPTION:
+            return None
+        existing = session.exec(select(MailReply).where(MailReply.item_id == item.id,
+                                                        MailReply.kind == kind)).first()
+        if existing is not None:
+            return existing.id if existing.state == "built" else None
+        mail = unpack(email_item.raw)
+        attachment = item.source_name.split(" in ", 1)[0] if item.parent_id else ""
+        if kind == "problem":
+            body = problem_text(mail, problems, attachment=attachment)
+        else:
+            body = confirmation_text(mail, documents, attachment=attachment, under_review=kind == "review")
+        subject = mail.subject or "your email"
+        message, why_not = build_reply(mail, from_address=config.mail_out.from_address, subject=subject, body=body,
+                                       reply_to_id=mail.message_id)
+        to = (mail.reply_address or "").lower()
+        if message is not None and _recent_replies(session, to) >= REPLIES_PER_ADDRESS_PER_HOUR:
+            message, why_not = None, (f"{to} already had {REPLIES_PER_ADDRESS_PER_HOUR} replies in the last hour; "
+                                      "no more are sent, in case two mail robots are answering each other")
+        reply = MailReply(id=new_id("rpl"), item_id=item.id, kind=kind, to_address=to[:320],
+                          subject=message["Subject"] if message is not None else subject,
+                          content=bytes(message) if message is not None else b"",
+                          state="built" if message is not None else "suppressed", reason=why_not or "")
+        session.add(reply)
+        repo.audit(session, "reply_built" if message is not None else "reply_suppressed", item_id=item.id,
+                   detail=f"{kind} reply to {to or '(nobody)'}" + (f": {why_not}" if why_not else ""))
+        return reply.id if message is not None else None
+
+
+def _recent_replies(session: Session, address: str) -> int:
+    since = utcnow() - dt.timedelta(hours=1)
+    count = session.exec(select(func.count()).select_from(MailReply).where(
+        MailReply.to_address == address, MailReply.state == "sent", MailReply.created_at >= since)).one()
+    return int(count)
+
+
+def send_reply(engine: Engine, config: Config, reply_id: str) -> str:
+    """Send a stored reply once; returns where it went (relay or outbox file)."""
+    with session_scope(engine) as session:
+        reply = session.get(MailReply, reply_id)
+        if reply is None:
+            raise LookupError(f"reply {reply_id} is not in the store")
+        if reply.state == "sent":
+            return reply.sent_to or ""
+        message = BytesParser(policy=default_policy).parsebytes(reply.content)
+    assert isinstance(message, EmailMessage)
+    from gateway.mail import send_mail
+
+    where = send_mail(message, config.mail_out)
+    with session_scope(engine) as session:
+        reply = session.get(MailReply, reply_id)
+        assert reply is not None
+        reply.state, reply.sent_at, reply.sent_to = "sent", utcnow(), where[:1024]
+        session.add(reply)
+        repo.audit(session, "reply_sent", item_id=reply.item_id, detail=f"{reply.kind} reply -> {where}")
+    return where
+
+
+def replies_for(session: Session, item_ids: list[str]) -> list[MailReply]:
+    return list(session.exec(select(MailReply).where(MailReply.item_id.in_(item_ids))  # type: ignore[attr-defined]
+                             .order_by(MailReply.created_at)).all())
+
+
+__all__ = ["Mail", "prepare_reply", "replies_for", "send_reply"]
