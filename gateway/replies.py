@@ -17,7 +17,7 @@ from email.parser import BytesParser
 from email.policy import default as default_policy
 
 from sqlalchemy import Engine, func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from gateway.config import Config
 from gateway.store import repo
@@ -129,8 +129,8 @@ def send_reply(engine: Engine, config: Config, reply_id: str) -> str:
 
 
 def replies_for(session: Session, item_ids: list[str]) -> list[MailReply]:
-    return list(session.exec(select(MailReply).where(MailReply.item_id.in_(item_ids))  # type: ignore[attr-defined]
-                             .order_by(MailReply.created_at)).all())
+    return list(session.exec(select(MailReply).where(col(MailReply.item_id).in_(item_ids))
+                             .order_by(col(MailReply.created_at))).all())
 
 
 __all__ = ["Mail", "prepare_reply", "replies_for", "send_reply"]

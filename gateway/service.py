@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 from gateway.channels.folder import FolderChannel
+from gateway.channels.smtp import SmtpChannel
 from gateway.config import Config
 from gateway.erp import make_adapter
 from gateway.intake import Received, mark_archived, receive
@@ -26,6 +27,7 @@ class Gateway:
         self.adapter = make_adapter(config)
         self.pipeline = Pipeline(config, self.engine, self.adapter)
         self.folder: FolderChannel | None = None
+        self.smtp: SmtpChannel | None = None
         self._stopping = threading.Event()
         self._overdue: threading.Thread | None = None
 
@@ -37,9 +39,12 @@ class Gateway:
             self.folder = FolderChannel(self.config, self._on_file)
             self.folder.start()
             log.info("watching %s", ", ".join(str(i.path) for i in self.folder.inboxes))
+            self._start_smtp()
 
     def stop(self) -> None:
         self._stopping.set()
+        if self.smtp is not None:
+            self.smtp.stop()
         if self.folder is not None:
             self.folder.stop()
         self.pipeline.stop()
@@ -70,6 +75,24 @@ class Gateway:
                     log.warning("acknowledgement overdue for outbound %s", message_id)
             except Exception:
                 log.exception("overdue check failed; retrying at the next interval")
+
+    # --- SMTP channel (issue 5) --------------------------------------------------------------------------
+    def _start_smtp(self) -> None:
+        """A port in use keeps the other channels running: logged as an error, mail waits in senders' queues."""
+        if not self.config.smtp.enabled:
+            return
+        channel = SmtpChannel(self.config, self.engine, self._on_mail)
+        try:
+            channel.start()
+        except OSError as exc:
+            channel.stop()
+            log.error("%s", exc)
+            return
+        self.smtp = channel
+
+    def _on_mail(self, received: Received) -> None:
+        if received.needs_processing:
+            self.pipeline.submit(received.item_id)
 
     def _on_file(self, path: Path, raw: bytes, partner_id: str | None) -> None:
         received = self.ingest(raw, channel="folder", partner_id=partner_id, source_name=path.name, resumable=True)

@@ -17,7 +17,7 @@ import struct
 from dataclasses import dataclass, field
 from email import policy
 from email.message import Message
-from email.parser import BytesParser
+from email.parser import BytesHeaderParser, BytesParser
 from email.utils import collapse_rfc2231_value, getaddresses, parseaddr
 
 from parsers.detect import detect_format
@@ -219,6 +219,20 @@ def content_digest(raw: bytes) -> str:
     digest.update(b"\n\n")
     digest.update(body)
     return digest.hexdigest()
+
+
+def message_id(raw: bytes) -> str | None:
+    """The Message-ID from the header block alone (cheap: the body is not parsed), or None."""
+    head = raw[:256 * 1024]
+    end = head.find(b"\r\n\r\n")
+    end = head.find(b"\n\n") if end < 0 else end
+    try:
+        msg = BytesHeaderParser(policy=policy.default).parsebytes(head if end < 0 else head[:end + 2])
+        value = msg.get("Message-ID")
+        found = re.search(r"<[^<>\s]{1,900}>", str(value)) if value is not None else None
+    except Exception:
+        return None
+    return found.group(0) if found else None
 
 
 # --- unpacking -----------------------------------------------------------------------------------------

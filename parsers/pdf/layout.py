@@ -247,8 +247,8 @@ def _starts_chunk(line: _Line, word_index: int) -> bool:
 # ----------------------------------------------------------------------------------------------- dates
 _ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
 _DMY = re.compile(r"\b(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})\b")
-_WORD_DATE = re.compile(r"(\d{1,2})?\.?\s*(?:er\s+|de\s+)?([^\W\d_]{3,})\.?,?\s*(?:de\s+)?"
-                        r"(\d{1,2})?(?:st|nd|rd|th)?,?\s*(\d{4})")
+_WORD_DATE = re.compile(r"(\d{1,2})?\.?[\s/-]*(?:er\s+|de\s+)?([^\W\d_]{3,})\.?,?[\s/-]*(?:de\s+)?"
+                        r"(\d{1,2})?(?:st|nd|rd|th)?,?[\s/-]*(\d{4}|\d{2}\b)")
 
 
 def parse_date(text: str, day_first: bool | None = None) -> str | None:
@@ -278,8 +278,9 @@ def parse_date(text: str, day_first: bool | None = None) -> str | None:
         if not month:
             continue
         day = m2.group(1) or m2.group(3)
+        year = int(m2.group(4))
         if day:
-            return _iso(int(m2.group(4)), month, int(day))
+            return _iso(year + 2000 if year < 100 else year, month, int(day))
     return None
 
 
@@ -334,6 +335,7 @@ class _Doc:
     fmt: NumberFormat | None
     day_first: bool | None
     furniture: set[int]
+    page_marks: set[int]
     table_lines: set[int] = field(default_factory=set)
     title_line: int = -1
 
@@ -355,8 +357,9 @@ def analyse(words: list[Word], page_sizes: list[tuple[float, float]], *, hints: 
     fmt = _number_format(lines)
     ext.number_format = fmt
     hint_labels = {tuple(normalise(h.label)): h.field for h in hints if h.label and normalise(h.label)}
+    furniture, marks = _furniture(lines, page_sizes)
     doc = _Doc(lines, list(page_sizes), _find_hits(lines, hint_labels), fmt, _day_first(lines, fmt),
-               _furniture(lines, page_sizes))
+               furniture, marks)
     ext.kind, doc.title_line = _kind(doc)
 
     table = _find_table(doc)
@@ -391,10 +394,11 @@ def _number_format(lines: list[_Line]) -> NumberFormat | None:
     return guess_format(numeric)
 
 
-def _furniture(lines: list[_Line], page_sizes: list[tuple[float, float]]) -> set[int]:
-    """Page headers and footers: lines repeated on several pages at the same height (digits ignored),
-    and "Page n of m" / "continued" lines."""
+def _furniture(lines: list[_Line], page_sizes: list[tuple[float, float]]) -> tuple[set[int], set[int]]:
+    """Page headers and footers: lines repeated in the margins of several pages at the same height (digits
+    ignored), and "Page n of m" / "continued" lines (the second set: those are never table rows)."""
     vocab = vocabulary()
+    marks: set[int] = set()
     seen: dict[tuple[str, int], set[int]] = {}
     out: set[int] = set()
     for line in lines:
@@ -403,13 +407,17 @@ def _furniture(lines: list[_Line], page_sizes: list[tuple[float, float]]) -> set
         toks = [t for t, _ in line.tokens if not t.isdigit()]
         if toks and toks[0] in vocab.furniture and len(toks) <= 4:
             out.add(line.index)
+            marks.add(line.index)
     pages = {line.page for line in lines}
     if len(pages) > 1:
         for line in lines:
+            height = page_sizes[line.page - 1][1] if len(page_sizes) >= line.page else 842.0
+            if height * 0.15 < line.top < height * 0.85:
+                continue  # page headers and footers live in the margins
             key = (re.sub(r"\d+", "#", line.text().lower()), round(line.top / 6))
-            if len(seen.get(key, ())) > 1 and len(seen[key]) >= min(len(pages), 2):
+            if len(seen.get(key, ())) > 1:
                 out.add(line.index)
-    return out
+    return out, marks
 
 
 def _kind(doc: _Doc) -> tuple[Literal["order", "invoice"] | None, int]:
@@ -624,7 +632,7 @@ def _collect_body(doc: _Doc, table: _Table, start: int) -> None:
                 i = max(found) + 1
                 prev = None
                 continue
-            while i < len(lines) and lines[i].page == page and (i in doc.furniture or not _is_anchor(
+            while i < len(lines) and lines[i].page == page and (i in doc.page_marks or not _is_anchor(
                     doc, lines[i], table.columns)):
                 if _is_totals_line(doc, lines[i]):
                     table.end_line = i
@@ -632,7 +640,7 @@ def _collect_body(doc: _Doc, table: _Table, start: int) -> None:
                 i += 1
             prev = None
             continue
-        if i in doc.furniture:
+        if i in doc.furniture and (i in doc.page_marks or not _is_anchor(doc, line, table.columns)):
             i += 1
             continue
         if _is_totals_line(doc, line) and not _is_anchor(doc, line, table.columns):
@@ -803,24 +811,35 @@ class _Candidate:
     order: tuple[int, int]  # (line index, word index) for document order
     score: float
     extra: list[Field] = field(default_factory=list)
+    words: set[tuple[int, int]] = field(default_factory=set)  # (line, word) of a party block
 
 
 def _label_fields(doc: _Doc, table: _Table | None) -> dict[str, Field]:
     candidates: dict[str, list[_Candidate]] = {}
     header_lines = table.header_lines if table else set()
-    for li, hits in doc.hits.items():
-        if li in doc.table_lines or li in header_lines or li in doc.furniture:
-            continue
-        line = doc.lines[li]
-        for n, hit in enumerate(hits):
-            if hit.name == "_decoy":
+    consumed: set[tuple[int, int]] = set()  # (line, word) inside party blocks: an address is not a label
+    # party blocks first, so that "PO Box 77" in an address is never read as a PO number
+    for party_pass in (True, False):
+        for li, hits in doc.hits.items():
+            if li in doc.table_lines or li in header_lines or li in doc.furniture:
                 continue
-            if li == doc.title_line and hit.name in ID_FIELDS and len(line.chunks) == 1 and hit.end == len(line.words):
-                continue
-            next_hit = hits[n + 1].start if n + 1 < len(hits) else len(line.words)
-            cand = _value_for(doc, line, hit, next_hit, table)
-            if cand is not None:
-                candidates.setdefault(cand.value.name, []).append(cand)
+            line = doc.lines[li]
+            for n, hit in enumerate(hits):
+                if hit.name == "_decoy" or (hit.name in PARTY_FIELDS) != party_pass or (li, hit.start) in consumed:
+                    continue
+                if li == doc.title_line and hit.name in ID_FIELDS and len(line.chunks) == 1 \
+                        and hit.end == len(line.words):
+                    continue
+                next_hit = hits[n + 1].start if n + 1 < len(hits) else len(line.words)
+                cand = _value_for(doc, line, hit, next_hit, table)
+                if cand is not None:
+                    candidates.setdefault(cand.value.name, []).append(cand)
+                    consumed.update(cand.words)
+    return _choose(candidates, table)
+
+
+def _choose(candidates: dict[str, list[_Candidate]], table: _Table | None) -> dict[str, Field]:
+    """The best candidate per field: the most specific label, placed best; totals: the last printed."""
     fields: dict[str, Field] = {}
     for name, cands in candidates.items():
         if name in MONEY_FIELDS:
@@ -878,7 +897,7 @@ def _below(doc: _Doc, line: _Line, hit: _Hit) -> list[Word]:
 
 def _value_for(doc: _Doc, line: _Line, hit: _Hit, next_hit: int, table: _Table | None) -> _Candidate | None:
     name = hit.name
-    base = 1.0 + (0.5 if hit.from_hint else 0.0) + 0.01 * len(hit.wording.split())
+    base = 1.0 + (0.5 if hit.from_hint else 0.0) + 0.05 * len(normalise(hit.wording))
     if name in PARTY_FIELDS:
         return _party(doc, line, hit, next_hit, base)
     if name in MONEY_FIELDS:
@@ -943,11 +962,13 @@ def _party(doc: _Doc, line: _Line, hit: _Hit, next_hit: int, base: float) -> _Ca
     """A party block: name and address lines under (or beside) the label, left-aligned, in its column."""
     name = hit.name
     block: list[list[Word]] = []
+    used: set[tuple[int, int]] = set()
     same = [w for w in line.words[hit.end:next_hit] if w.text not in (":", "-", "|")]
     if same:
         ch = line.chunk_of(line.words.index(same[0]))
         same = [w for w in same if line.chunk_of(line.words.index(w)) == ch]
         block.append(same)
+        used.update((line.index, line.words.index(w)) for w in same)
     anchors = [line.words[hit.start].x0] + ([same[0].x0] if same else [])
     limit = _column_limit(doc, line, hit) if not same else (
         line.words[line.chunks[line.chunk_of(line.words.index(same[-1])) + 1][0]].x0 - 1
@@ -968,6 +989,7 @@ def _party(doc: _Doc, line: _Line, hit: _Hit, next_hit: int, base: float) -> _Ca
         if not chunk_words:
             break
         block.append(chunk_words)
+        used.update((j, k) for k in range(s, s + len(chunk_words)))
         prev_bottom = nxt.bottom
         if len(block) >= MAX_PARTY_LINES:
             break
@@ -981,7 +1003,7 @@ def _party(doc: _Doc, line: _Line, hit: _Hit, next_hit: int, base: float) -> _Ca
     if len(block) > 1:
         extra.append(Field(name + ".address", "\n".join(" ".join(w.text for w in ws) for ws in block[1:]),
                            round(conf, 4), _region([w for ws in block[1:] for w in ws]), hit.wording, head.found_by))
-    return _Candidate(head, (line.index, hit.start), base, extra)
+    return _Candidate(head, (line.index, hit.start), base, extra, used)
 
 
 def _hint_region_fields(doc: _Doc, hint: Hint) -> list[Field]:
