@@ -1,0 +1,273 @@
+"""SMTP channel: customers' mail servers deliver purchase orders to the gateway (aiosmtpd).
+
+A message is answered `250 OK` only after its bytes are committed to the store, so a sender that
+gets 250 can forget the mail and one that does not will retry. What the channel refuses, it refuses
+in the SMTP dialogue where the sending server reports it to the person: an unknown recipient at RCPT
+(550), too much data (552), a wrong password (535). A store that cannot write answers 451 (try later):
+the mail stays in the sender's queue, nothing is lost.
+
+The stored bytes are the message as received with `Return-Path` (the envelope sender) and
+`Delivered-To` (each accepted recipient) prepended, as a final-delivery MTA does: the reply step
+needs the envelope sender (RFC 3834: never answer a null sender) and the recipient may be a Bcc.
+Both are deterministic, so the same message delivered twice is still byte-identical.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import ipaddress
+import logging
+import os
+import ssl
+import warnings
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from sqlalchemy import Engine
+
+from gateway.config import Config, ConfigError, SmtpConfig
+from gateway.intake import Received, receive
+from gateway.store import repo
+from gateway.store.db import session_scope
+from gateway.store.models import ItemState, ReceivedItem
+from parsers.mime import content_digest, message_id
+
+log = logging.getLogger("edigw.smtp")
+
+OnReceived = Callable[[Received], None]
+
+
+# --- passwords -----------------------------------------------------------------------------------------
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    """A value for `[smtp] users` that does not reveal the password: "scrypt$n$r$p$salt$hash"."""
+    salt = salt or os.urandom(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, dklen=32, **_SCRYPT)
+    return "scrypt${n}${r}${p}${salt}${hash}".format(**_SCRYPT, salt=base64.b64encode(salt).decode(),
+                                                     hash=base64.b64encode(digest).decode())
+
+
+def check_password(stored: str, given: str) -> bool:
+    """Compare in constant time against a scrypt hash, or against a plain password (first setup only)."""
+    if stored.startswith("scrypt$"):
+        try:
+            _, n, r, p, salt, expected = stored.split("$")
+            digest = hashlib.scrypt(given.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+                                    dklen=len(base64.b64decode(expected)))
+        except (ValueError, TypeError):
+            log.error("[smtp] users: a stored password hash is malformed; make it again with hash_password()")
+            return False
+        return hmac.compare_digest(digest, base64.b64decode(expected))
+    return hmac.compare_digest(stored.encode(), given.encode())
+
+
+# --- storing a delivery --------------------------------------------------------------------------------
+def source_name(msg_id: str | None, mail_from: str) -> str:
+    return f"{msg_id or ''} from {mail_from or '<>'}"
+
+
+def with_trace_headers(content: bytes, mail_from: str, rcpt_tos: list[str]) -> bytes:
+    trace = f"Return-Path: <{mail_from}>\r\n" + "".join(f"Delivered-To: {r}\r\n" for r in rcpt_tos)
+    return trace.encode("utf-8", "replace") + content
+
+
+def store_message(engine: Engine, raw: bytes, *, mail_from: str) -> Received:
+    """Commit one delivery; a second delivery of the same message is stored as its duplicate.
+
+    Identical bytes are recognised by `intake.receive` (sha256; with no partner at intake, identical
+    bytes from anyone are the same message). A message relayed twice differs in its trace headers,
+    so a delivery with the same Message-ID as an earlier SMTP item whose *content digest* (the bytes
+    without Received, Return-Path, Delivered-To, DKIM/ARC... see `parsers.mime.content_digest`) is
+    equal is marked a duplicate of it. The Message-ID narrows the candidates to a handful; the digest
+    makes sure a sender re-using a Message-ID for different content is not silently dropped.
+
+    The second check runs in its own transaction right after intake's. Should the process die
+    between the two, the sender has had no 250 and delivers again: that retry is recognised as a
+    duplicate, and the item left behind is processed once by the pipeline's restart recovery.
+    """
+    msg_id = message_id(raw)
+    received = receive(engine, raw, channel="smtp", source_name=source_name(msg_id, mail_from))
+    if received.state != ItemState.RECEIVED or not msg_id:
+        return received
+    digest = content_digest(raw)
+    with session_scope(engine) as session:
+        for earlier in repo.smtp_deliveries(session, msg_id):
+            if earlier.id == received.item_id or content_digest(earlier.raw) != digest:
+                continue
+            item = session.get(ReceivedItem, received.item_id)
+            if item is None or item.state != ItemState.RECEIVED:
+                break
+            item.duplicate_of = earlier.id
+            item.summary = (f"Another delivery of message {msg_id} (item {earlier.id}, received "
+                            f"{earlier.received_at:%Y-%m-%d %H:%M:%S} UTC); only relay trace headers differ. "
+                            "Not processed again.")
+            repo.set_item_state(session, item, ItemState.DUPLICATE, detail=item.summary)
+            return Received(item.id, ItemState.DUPLICATE, duplicate_of=earlier.id)
+    return received
+
+
+# --- the SMTP dialogue ---------------------------------------------------------------------------------
+class _Handler:
+    """aiosmtpd hooks: RCPT against the accepted addresses, DATA into the store (off the event loop)."""
+
+    def __init__(self, channel: SmtpChannel) -> None:
+        self.channel = channel
+        self.smtp = channel.config.smtp
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          rcpt_options: list[str]) -> str:
+        if not self.smtp.accepts(address):
+            ours = ", ".join(a for a in self.smtp.accept[:3])
+            return (f"550 5.1.1 <{address}>: no such mailbox at this order gateway; "
+                    f"send orders to {ours}")
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        content = envelope.original_content or b""
+        mail_from = envelope.mail_from or ""
+        raw = with_trace_headers(content, mail_from, list(envelope.rcpt_tos))
+        loop = asyncio.get_running_loop()
+        try:
+            received = await loop.run_in_executor(self.channel.executor, self.channel.store, raw, mail_from)
+        except Exception:
+            log.exception("could not store a %d-byte message from <%s>; answered 451 so the sender retries",
+                          len(raw), mail_from)
+            return "451 4.3.0 The gateway cannot store mail right now; please try again later"
+        try:
+            await loop.run_in_executor(self.channel.executor, self.channel.on_received, received)
+        except Exception:  # stored: the pipeline's restart recovery picks it up
+            log.exception("item %s stored but not handed to the pipeline; it resumes at the next start",
+                          received.item_id)
+        if received.duplicate_of:
+            log.info("mail from <%s> is a duplicate of %s (stored as %s)", mail_from, received.duplicate_of,
+                     received.item_id)
+        return f"250 OK queued as {received.item_id}"
+
+
+class _Controller(Controller):
+    """aiosmtpd's threaded controller, able to listen on port 0 (any free port) and report it."""
+
+    def _create_server(self) -> Awaitable[asyncio.AbstractServer]:
+        pending = super()._create_server()
+
+        async def bound() -> asyncio.AbstractServer:
+            server = await pending
+            sockets = getattr(server, "sockets", None)
+            if sockets:
+                self.port = int(sockets[0].getsockname()[1])
+            return server
+
+        return bound()
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def tls_context(smtp: SmtpConfig) -> ssl.SSLContext | None:
+    """The server's TLS context for STARTTLS, or None when STARTTLS is off."""
+    if not smtp.starttls:
+        return None
+    if smtp.tls_cert is None or smtp.tls_key is None:
+        raise ConfigError("[smtp] starttls = true needs tls_cert and tls_key (PEM files); set both or turn "
+                          "starttls off")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(str(smtp.tls_cert), str(smtp.tls_key))
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"[smtp] tls_cert {smtp.tls_cert} / tls_key {smtp.tls_key} cannot be loaded: {exc}; "
+                          "check the paths and that the key belongs to the certificate") from exc
+    return context
+
+
+class SmtpChannel:
+    """The SMTP listener `edigw serve` runs: `start()` binds and returns once it answers, `stop()` ends it."""
+
+    def __init__(self, config: Config, engine: Engine, on_received: OnReceived) -> None:
+        self.config = config
+        self.engine = engine
+        self.on_received = on_received
+        self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="edigw-smtp")  # store off the loop
+        self._controller: _Controller | None = None
+
+    @property
+    def port(self) -> int:
+        """The port listened on (the configured one, or the one chosen for port 0)."""
+        return self._controller.port if self._controller is not None else self.config.smtp.port
+
+    def store(self, raw: bytes, mail_from: str) -> Received:
+        return store_message(self.engine, raw, mail_from=mail_from)
+
+    def _authenticate(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str,
+                      auth_data: Any) -> AuthResult:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        user = auth_data.login.decode("utf-8", "replace")
+        stored = self.config.smtp.credentials().get(user)
+        if stored is not None and check_password(stored, auth_data.password.decode("utf-8", "replace")):
+            return AuthResult(success=True, auth_data=user)
+        log.warning("SMTP AUTH failed for user %r from %s", user, session.peer)
+        return AuthResult(success=False, handled=False)
+
+    def _smtp_kwargs(self) -> dict[str, Any]:
+        smtp = self.config.smtp
+        context = tls_context(smtp)
+        plaintext_auth = smtp.auth_plaintext_on_loopback and _is_loopback(smtp.host)
+        if smtp.auth_required:
+            if context is None and not plaintext_auth:
+                raise ConfigError("[smtp] auth_required = true sends passwords, so it needs starttls = true with "
+                                  "tls_cert and tls_key (or, for a listener on 127.0.0.1 only, "
+                                  "auth_plaintext_on_loopback = true)")
+            if plaintext_auth:  # chosen on purpose for a loopback-only listener: aiosmtpd's warning is noise
+                warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS",
+                                        module="aiosmtpd")
+            if not smtp.credentials():
+                raise ConfigError("[smtp] auth_required = true but no user has a password: set EDIGW_SMTP_PASSWORD "
+                                  "(for user "
+                                  f"{smtp.user!r}) or [smtp] users")
+        return {
+            "server_hostname": smtp.hostname,
+            "ident": "edigw order gateway",
+            "data_size_limit": smtp.max_message_bytes,
+            "enable_SMTPUTF8": True,
+            "tls_context": context,
+            "require_starttls": False,
+            "timeout": smtp.timeout_seconds,
+            "auth_required": smtp.auth_required,
+            "auth_require_tls": not plaintext_auth,
+            "authenticator": self._authenticate,
+        }
+
+    def start(self) -> None:
+        smtp = self.config.smtp
+        kwargs = self._smtp_kwargs()
+        controller = _Controller(_Handler(self), hostname=smtp.host, port=smtp.port, ready_timeout=10.0,
+                                 **kwargs)
+        try:
+            controller.start()
+        except OSError as exc:
+            raise OSError(exc.errno, f"SMTP channel cannot listen on {smtp.host}:{smtp.port}: {exc.strerror}; "
+                                     "another program uses the port, or set [smtp] port / enabled") from exc
+        self._controller = controller
+        log.info("SMTP listening on %s:%d for %s", smtp.host, self.port, ", ".join(smtp.accept))
+
+    def stop(self) -> None:
+        """Stop accepting, then let stores in flight finish (a mail cut off before 250 is retried)."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+        self.executor.shutdown(wait=True)
