@@ -21,6 +21,7 @@ from gateway.config import Config, ConfigError
 from gateway.intake import Received
 from gateway.store.db import make_engine, migrate, session_scope
 from gateway.store.models import ItemState, ReceivedItem
+from parsers.mime import unpack
 from tests.conftest import make_config
 
 pytestmark = pytest.mark.timeout(30)
@@ -91,6 +92,14 @@ def test_accepted_mail_is_in_the_store_when_the_client_gets_250(served: Running)
     assert item.raw.startswith(b"Return-Path: <jane@buyer.example>\r\nDelivered-To: Orders@EDIGW.local\r\n")
     assert item.raw.endswith(raw.rstrip(b"\r\n") + b"\r\n")
     assert [r.item_id for r in served.received] == [item.id]
+
+
+def test_a_bounce_is_stored_with_an_empty_return_path_and_is_never_answered(served: Running) -> None:
+    with served.client() as c:
+        c.sendmail("", ["orders@edigw.local"], order_mail())
+    [item] = served.items()
+    assert item.raw.startswith(b"Return-Path: <>\r\n") and item.source_name.endswith(" from <>")
+    assert "empty return path" in (unpack(item.raw).no_reply_reason or "")
 
 
 def test_an_unknown_recipient_is_refused_at_rcpt_with_the_addresses_we_take(served: Running,

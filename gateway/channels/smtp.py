@@ -133,7 +133,7 @@ class _Handler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
-        mail_from = envelope.mail_from or ""
+        mail_from = (envelope.mail_from or "").strip("<>")  # aiosmtpd keeps the null sender as "<>"
         raw = with_trace_headers(content, mail_from, list(envelope.rcpt_tos))
         loop = asyncio.get_running_loop()
         try:
