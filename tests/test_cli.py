@@ -368,7 +368,7 @@ def test_hostile_inputs_through_a_real_process(how: str, case: str, work: Path) 
     out = parse_output(ran)
     assert ran.code == 1 and errors(out)
     if case == "pdf":
-        assert errors(out)[0]["code"] == "UNSUPPORTED_FORMAT"
+        assert errors(out)[0]["code"] == "PDF_CORRUPT"
 
 
 @pytest.mark.parametrize("how", ["console", "module"])
