@@ -182,6 +182,8 @@ class SmtpConfig(_Model):
     tls_key: Path | None = None
     # Seconds a client may stay silent before the connection is dropped.
     timeout_seconds: float = 300.0
+    # Connections at once; more are told 421 (try later). Bounds memory: each may hold one message.
+    max_connections: int = Field(default=20, ge=1)
 
     def accepts(self, address: str) -> bool:
         addr = address.strip().strip("<>").lower()

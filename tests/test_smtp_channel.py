@@ -6,6 +6,7 @@ import datetime as dt
 import smtplib
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -273,6 +274,30 @@ def test_concurrent_senders_are_all_stored(served: Running) -> None:
     for t in threads:
         t.join(20)
     assert not errors and len(served.items()) == 8
+
+
+def test_connections_beyond_the_limit_are_told_to_try_later(cfg: Config, engine: Engine) -> None:
+    cfg.smtp.max_connections = 2
+    running = Running(cfg, engine)
+    running.channel.start()
+    try:
+        first, second = running.client(), running.client()
+        first.ehlo()
+        second.ehlo()
+        with pytest.raises(smtplib.SMTPConnectError) as refused:
+            running.client()
+        assert refused.value.smtp_code == 421
+        first.quit()
+        second.sendmail("jane@buyer.example", ["orders@edigw.local"], order_mail())
+        second.quit()
+        deadline = time.monotonic() + 5
+        while running.channel.open_sessions and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with running.client() as c:
+            c.sendmail("jane@buyer.example", ["orders@edigw.local"], order_mail("<po-9@buyer.example>"))
+        assert len(running.items()) == 2
+    finally:
+        running.channel.stop()
 
 
 def test_password_hashes() -> None:

@@ -153,8 +153,58 @@ class _Handler:
         return f"250 OK queued as {received.item_id}"
 
 
+class _LimitedSMTP(SMTP):
+    """aiosmtpd's SMTP session, turned away with 421 when `max_connections` sessions are already open.
+
+    Each open session may hold a whole message in memory, so capping sessions bounds memory; the
+    sender's server retries later. Runs on the event loop thread only, so a plain counter suffices.
+    """
+
+    def __init__(self, handler: Any, *, channel: SmtpChannel, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._channel = channel
+        self._holds_slot = False
+        self._turned_away = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.transport is None and not self._holds_slot:  # a new connection (not the STARTTLS upgrade)
+            if self._channel.open_sessions >= self._channel.config.smtp.max_connections:
+                self._turned_away = True
+                if isinstance(transport, asyncio.WriteTransport):
+                    transport.write(b"421 4.3.2 Too many connections to the order gateway; try again later\r\n")
+                transport.close()
+                log.warning("SMTP connection from %s turned away: %d sessions open",
+                            transport.get_extra_info("peername"), self._channel.open_sessions)
+                return
+            self._channel.open_sessions += 1
+            self._holds_slot = True
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._turned_away:
+            return
+        if self._holds_slot:
+            self._holds_slot = False
+            self._channel.open_sessions -= 1
+        super().connection_lost(error)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._turned_away:
+            super().data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return None if self._turned_away else super().eof_received()
+
+
 class _Controller(Controller):
     """aiosmtpd's threaded controller, able to listen on port 0 (any free port) and report it."""
+
+    def __init__(self, handler: Any, *, channel: SmtpChannel, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self._channel = channel
+
+    def factory(self) -> SMTP:
+        return _LimitedSMTP(self.handler, channel=self._channel, **self.SMTP_kwargs)
 
     def _create_server(self) -> Awaitable[asyncio.AbstractServer]:
         pending = super()._create_server()
@@ -203,6 +253,7 @@ class SmtpChannel:
         self.on_received = on_received
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="edigw-smtp")  # store off the loop
         self._controller: _Controller | None = None
+        self.open_sessions = 0
 
     @property
     def port(self) -> int:
@@ -255,8 +306,8 @@ class SmtpChannel:
     def start(self) -> None:
         smtp = self.config.smtp
         kwargs = self._smtp_kwargs()
-        controller = _Controller(_Handler(self), hostname=smtp.host, port=smtp.port, ready_timeout=10.0,
-                                 **kwargs)
+        controller = _Controller(_Handler(self), channel=self, hostname=smtp.host, port=smtp.port,
+                                 ready_timeout=10.0, **kwargs)
         try:
             controller.start()
         except OSError as exc:
