@@ -95,6 +95,14 @@ def test_accepted_mail_is_in_the_store_when_the_client_gets_250(served: Running)
     assert [r.item_id for r in served.received] == [item.id]
 
 
+def test_overlong_lines_are_accepted(served: Running) -> None:
+    raw = order_mail().replace(b"Order attached.", b"<p>" + b"x" * 5000 + b"</p>")
+    with served.client() as c:
+        c.sendmail("jane@buyer.example", ["orders@edigw.local"], raw)
+    [item] = served.items()
+    assert item.raw.endswith(raw)
+
+
 def test_a_bounce_is_stored_with_an_empty_return_path_and_is_never_answered(served: Running) -> None:
     with served.client() as c:
         c.sendmail("", ["orders@edigw.local"], order_mail())

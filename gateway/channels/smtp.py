@@ -158,7 +158,11 @@ class _LimitedSMTP(SMTP):
 
     Each open session may hold a whole message in memory, so capping sessions bounds memory; the
     sender's server retries later. Runs on the event loop thread only, so a plain counter suffices.
+    Lines longer than RFC 5322's 998 characters (HTML mail from some clients) are accepted rather than
+    bounced: the message size limit still bounds memory.
     """
+
+    line_length_limit = 1024 * 1024
 
     def __init__(self, handler: Any, *, channel: SmtpChannel, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
