@@ -1,0 +1,483 @@
+"""OCR for scanned purchase orders: PDF pages or PNG/JPEG/TIFF scans in, positioned words out.
+
+Each page is rendered at 300 dpi in grey (PDFium), straightened (the skew is estimated from the
+projection profile of a downscaled, binarised copy: text lines and table rules give the sharpest
+horizontal profile when they are level), cleared of table rules (long dark runs would otherwise be
+read as "|", "_" or glue cells together), and read by Tesseract word by word.
+
+Coordinates of OCR words are PDF points from the top-left corner of the *straightened* page: the
+page is rotated about its centre with its size kept, so for the few degrees a scanner skews a sheet
+the words sit where they were printed. `OcrPage.skew` (and `rotation`, for a page turned by 90/180/270
+degrees) records what was done, and `render_page_png(..., skew=, rotation=)` draws the page in that
+same frame for the inbox, so word boxes land on the words.
+
+Tesseract runs as a subprocess with OMP_THREAD_LIMIT=1: its OpenMP threads only add contention on
+a small machine, and parallelism belongs to the gateway's workers (one page per core).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from parsers.issues import Issue, error, warning
+from parsers.pdf.model import Word
+from parsers.pdf.safety import PdfLimits
+
+# Tesseract's page segmentation: 6 ("a single uniform block of text") reads a PO's table rows as one
+# line each, left to right, and header blocks in reading order; 4 (a column of variable-size lines)
+# read the same pages as well on clean renders but split cells of wide tables into separate lines
+# more often and was ~10 % slower here (see the module's tests and the report in the commit log).
+PSM = 6
+LOW_CONFIDENCE = 0.55  # mean word confidence under which a page is suspect (upside down, photo, fax)
+MAX_SKEW = 8.0  # degrees; scanners and phone photos of a sheet stay well inside this
+
+
+class OcrUnavailable(RuntimeError):
+    """Tesseract (or the language data asked for) is not installed: OCR can not run at all."""
+
+
+@dataclass
+class OcrPage:
+    """What OCR did with one page: for the inbox (draw the page as OCR saw it) and for measurements."""
+
+    page: int  # 1-based
+    width: float  # points, in the straightened frame
+    height: float
+    dpi: float  # the resolution Tesseract read at
+    skew: float = 0.0  # degrees, counter-clockwise: the page was rotated by -skew to straighten it
+    rotation: int = 0  # 0, 90, 180, 270: turned clockwise by this much first (from Tesseract's OSD)
+    words: int = 0
+    confidence: float = 0.0  # mean word confidence, 0..1
+    seconds: float = 0.0
+
+
+@dataclass
+class OcrResult:
+    words: list[Word] = field(default_factory=list)
+    page_sizes: list[tuple[float, float]] = field(default_factory=list)  # every page, read or not
+    pages: list[OcrPage] = field(default_factory=list)  # the pages read
+    issues: list[Issue] = field(default_factory=list)
+
+    def as_tuple(self) -> tuple[list[Word], list[tuple[float, float]]]:
+        return self.words, self.page_sizes
+
+
+# --- image processing ---------------------------------------------------------------------------------
+
+def _otsu(gray: np.ndarray) -> int:
+    """The grey level that best splits ink from paper (Otsu's method)."""
+    hist = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
+    total = hist.sum()
+    if total == 0:
+        return 128
+    levels = np.arange(256, dtype=np.float64)
+    w0 = np.cumsum(hist)
+    m0 = np.cumsum(hist * levels)
+    w1 = total - w0
+    mean_all = m0[-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (mean_all * w0 / total - m0) ** 2 / (w0 * w1)
+    between = np.nan_to_num(between)
+    return int(np.argmax(between))
+
+
+def estimate_skew(img: Image.Image, max_angle: float = MAX_SKEW) -> float:
+    """The page's skew in degrees, counter-clockwise positive (Pillow's sense of rotate()).
+
+    Works on a copy about 1000 px wide. For each candidate angle the dark pixels are projected onto
+    the axis perpendicular to it; level text lines make the sharpest profile (largest sum of squared
+    row counts). A coarse pass over +-max_angle, then a fine one around the best.
+    """
+    gray = img.convert("L")
+    factor = max(1, round(gray.width / 1000))
+    small = np.asarray(gray.reduce(factor) if factor > 1 else gray)
+    dark = small < min(_otsu(small), 200)
+    ys, xs = np.nonzero(dark)
+    if len(ys) < 100 or dark.mean() > 0.5:
+        return 0.0
+    if len(ys) > 300_000:
+        pick = np.random.default_rng(0).choice(len(ys), 300_000, replace=False)
+        ys, xs = ys[pick], xs[pick]
+    yf = ys.astype(np.float64)
+    xf = xs.astype(np.float64) - small.shape[1] / 2
+
+    def score(angle: float) -> float:
+        # A line skewed counter-clockwise by `angle` rises to the right: y + x*tan(angle) is constant on it.
+        proj = np.round(yf + xf * math.tan(math.radians(angle))).astype(np.int64)
+        proj -= proj.min()
+        counts = np.bincount(proj)
+        return float(np.dot(counts, counts))
+
+    coarse = np.arange(-max_angle, max_angle + 1e-9, 0.25)
+    best = max(coarse, key=score)
+    fine = np.arange(best - 0.25, best + 0.25 + 1e-9, 0.02)
+    scores = np.array([score(a) for a in fine])
+    # Near the true angle several candidates put every pixel in the same row: take the plateau's middle.
+    top = fine[scores >= scores.max()]
+    return round(float(top.mean()), 2) + 0.0
+
+
+def deskew(img: Image.Image, max_angle: float = MAX_SKEW) -> tuple[Image.Image, float]:
+    """The page straightened, and the skew found (degrees, counter-clockwise positive).
+
+    Rotated about the centre with the size kept and white fill, so points stay on the page's frame.
+    """
+    angle = estimate_skew(img, max_angle)
+    if abs(angle) < 0.05:
+        return img, 0.0
+    fill: Any = 255 if img.mode == "L" else (255,) * len(img.getbands())
+    return img.rotate(-angle, resample=Image.Resampling.BICUBIC, fillcolor=fill), angle
+
+
+def _long_runs(dark: np.ndarray, length: int, axis: int) -> np.ndarray:
+    """Pixels on a run of at least `length` dark pixels along `axis` (1: horizontal, 0: vertical).
+
+    Two running sums along the axis, all by slicing (no transposes, no gathers): where a window of
+    `length` starting at a pixel is all dark, then every pixel such a window covers.
+    """
+    n = dark.shape[axis]
+    if n < length:
+        return np.zeros_like(dark)
+    dtype = np.int16 if n < 32_000 else np.int32
+
+    def cut(a: np.ndarray, start: int | None, stop: int | None) -> np.ndarray:
+        index: list[slice] = [slice(None), slice(None)]
+        index[axis] = slice(start, stop)
+        return a[tuple(index)]
+
+    shape = list(dark.shape)
+    shape[axis] = n + 1
+    csum = np.zeros(shape, dtype=dtype)
+    np.cumsum(dark, axis=axis, dtype=dtype, out=cut(csum, 1, None))
+    starts = np.zeros(shape, dtype=dtype)  # starts[i + 1]: the window beginning at i is all dark
+    cut(starts, 1, n - length + 2)[...] = (cut(csum, length, None) - cut(csum, None, n - length + 1)) == length
+    np.cumsum(starts, axis=axis, dtype=dtype, out=starts)
+    covered = cut(starts, 1, None).copy()  # windows starting at or before i ...
+    cut(covered, length - 1, None)[...] -= cut(starts, None, n - length + 1)  # ... and after i - length
+    return covered > 0
+
+
+def remove_gridlines(img: Image.Image, dpi: float = 300.0) -> Image.Image:
+    """The page with table rules painted white: dark runs longer than a word is wide (horizontal,
+    0.4 in) or taller than a heading letter (vertical, 0.5 in). Text crossing a rule keeps its strokes
+    except where they overlap the rule itself."""
+    gray = img.convert("L")
+    arr = np.asarray(gray)
+    dark = arr < min(_otsu(arr), 200)
+    # Bridge one-pixel breaks a scanner leaves in a rule, so a broken rule still counts as one run.
+    bridged_h = dark.copy()
+    bridged_h[:, 1:-1] |= dark[:, :-2] & dark[:, 2:]
+    bridged_v = dark.copy()
+    bridged_v[1:-1, :] |= dark[:-2, :] & dark[2:, :]
+    horizontal = _long_runs(bridged_h, max(20, int(dpi * 0.4)), axis=1)
+    vertical = _long_runs(bridged_v, max(20, int(dpi * 0.5)), axis=0)
+    # Widen by one pixel across the rule: the anti-aliased fringe of a rule is lighter than the threshold.
+    mask = horizontal.copy()
+    mask[1:, :] |= horizontal[:-1, :]
+    mask[:-1, :] |= horizontal[1:, :]
+    mask |= vertical
+    mask[:, 1:] |= vertical[:, :-1]
+    mask[:, :-1] |= vertical[:, 1:]
+    out = arr.copy()
+    out[mask] = 255
+    return Image.fromarray(out, mode="L")
+
+
+# --- Tesseract ------------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _languages() -> frozenset[str]:
+    import pytesseract
+
+    try:
+        return frozenset(pytesseract.get_languages(config=""))
+    except pytesseract.TesseractNotFoundError as exc:
+        raise OcrUnavailable("Tesseract is not installed or not on PATH, so scanned PDFs can not be read. Install "
+                             "it (Debian/Ubuntu: apt-get install tesseract-ocr tesseract-ocr-deu) or set "
+                             "pytesseract.pytesseract.tesseract_cmd to its path.") from exc
+
+
+def _usable_lang(lang: str) -> tuple[str, list[Issue]]:
+    """The requested languages that are installed; a warning for each missing one."""
+    have = _languages()
+    wanted = [part for part in lang.split("+") if part]
+    usable = [part for part in wanted if part in have]
+    if not usable:
+        raise OcrUnavailable(f"Tesseract has none of the languages {lang!r} installed (it has "
+                             f"{', '.join(sorted(have)) or 'none'}). Install them, e.g. apt-get install "
+                             + " ".join(f"tesseract-ocr-{p}" for p in wanted))
+    issues = [warning("OCR_LANGUAGE_MISSING", f"Tesseract language data {p!r} is not installed; the page was read "
+                      f"with {'+'.join(usable)} only. Install tesseract-ocr-{p} for better results.")
+              for p in wanted if p not in have]
+    return "+".join(usable), issues
+
+
+def _tesseract_words(img: Image.Image, page: int, scale: float, lang: str, timeout: float) -> list[Word]:
+    """Tesseract's words on one image, with pixel boxes turned into points by `scale` (72 / dpi)."""
+    import pytesseract
+
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # read by the tesseract subprocess pytesseract starts
+    img.format = "PNG"  # what pytesseract writes to its temporary file
+    try:
+        data = pytesseract.image_to_data(img, lang=lang, config=f"--psm {PSM}",
+                                         output_type=pytesseract.Output.DICT, timeout=timeout)
+    except pytesseract.TesseractNotFoundError as exc:
+        raise OcrUnavailable("Tesseract is not installed or not on PATH; install tesseract-ocr.") from exc
+    words: list[Word] = []
+    for i, text in enumerate(data["text"]):
+        text = (text or "").strip()
+        conf = float(data["conf"][i])
+        if not text or conf < 0:
+            continue
+        left, top = data["left"][i], data["top"][i]
+        words.append(Word(text=text, page=page, x0=left * scale, top=top * scale,
+                          x1=(left + data["width"][i]) * scale, bottom=(top + data["height"][i]) * scale,
+                          confidence=max(0.0, min(1.0, conf / 100.0))))
+    return words
+
+
+def _osd_rotation(img: Image.Image, timeout: float) -> int:
+    """Clockwise degrees that turn the page upright, from Tesseract's orientation detection (0 if unsure)."""
+    import pytesseract
+
+    try:
+        osd = pytesseract.image_to_osd(img, config="--psm 0", output_type=pytesseract.Output.DICT,
+                                       timeout=timeout)
+    except (pytesseract.TesseractError, RuntimeError):
+        return 0
+    rotate = int(osd.get("rotate", 0))
+    return rotate if rotate in (90, 180, 270) and float(osd.get("orientation_conf", 0)) >= 2.0 else 0
+
+
+def _mean_conf(words: list[Word]) -> float:
+    return sum(w.confidence for w in words) / len(words) if words else 0.0
+
+
+def ocr_page_image(img: Image.Image, page: int, dpi: float, *, limits: PdfLimits, lang: str
+                   ) -> tuple[list[Word], OcrPage, list[Issue]]:
+    """One page image (any mode) at `dpi`: straighten, clear rules, read; retry turned if it reads badly."""
+    started = time.perf_counter()
+    issues: list[Issue] = []
+    gray = img.convert("L")
+    straight, skew = deskew(gray)
+    clean = remove_gridlines(straight, dpi)
+    scale = 72.0 / dpi
+    timeout = limits.ocr_seconds_per_page
+    where = f"page {page}"
+    rotation = 0
+    try:
+        words = _tesseract_words(clean, page, scale, lang, timeout)
+        if _mean_conf(words) < LOW_CONFIDENCE or len(words) < 5:
+            turn = _osd_rotation(clean, timeout)
+            if turn:
+                # Turn upright and straighten again: the skew of a sideways page was measured sideways.
+                turned_img, turned_skew = deskew(gray.rotate(-turn, expand=True))
+                turned = _tesseract_words(remove_gridlines(turned_img, dpi), page, scale, lang, timeout)
+                if _mean_conf(turned) > _mean_conf(words):
+                    words, straight, skew, rotation = turned, turned_img, turned_skew, turn
+    except RuntimeError as exc:  # pytesseract raises RuntimeError("Tesseract process timeout")
+        if isinstance(exc, OcrUnavailable):
+            raise
+        words = []
+        issues.append(error("OCR_TIMEOUT", f"OCR gave up on page {page} after {timeout:.0f} s ({exc}). The page "
+                            "is very dense or damaged; ask the customer for a text PDF or a cleaner scan.", where))
+    width, height = straight.width * scale, straight.height * scale
+    conf = _mean_conf(words)
+    info = OcrPage(page=page, width=width, height=height, dpi=dpi, skew=skew, rotation=rotation,
+                   words=len(words), confidence=round(conf, 3), seconds=round(time.perf_counter() - started, 3))
+    if not issues and not words:
+        issues.append(warning("OCR_NO_TEXT", f"OCR found no text on page {page}; it may be blank or a photo.", where))
+    elif not issues and conf < LOW_CONFIDENCE:
+        issues.append(warning("OCR_LOW_CONFIDENCE", f"OCR read page {page} with low confidence ({conf:.0%} on "
+                              "average): the scan may be blurred, too light or a fax copy. Check the values, or "
+                              "ask the customer for a sharper scan (300 dpi, black on white).", where))
+    if rotation:
+        issues.append(warning("OCR_PAGE_TURNED", f"Page {page} was scanned turned by {rotation} degrees; it was "
+                              "read upright.", where))
+    return words, info, issues
+
+
+# --- documents -------------------------------------------------------------------------------------------
+
+def _is_pdf(data: bytes) -> bool:
+    return b"%PDF-" in data[:1024]
+
+
+def _fit_dpi(width_pt: float, height_pt: float, dpi: float, max_pixels: int) -> float:
+    """`dpi`, lowered where the page would render to more pixels than allowed."""
+    pixels = (width_pt * dpi / 72) * (height_pt * dpi / 72)
+    return dpi if pixels <= max_pixels else dpi * math.sqrt(max_pixels / pixels)
+
+
+_Pages = Iterator[tuple[int, Image.Image, float]]
+
+
+def _pdf_pages(data: bytes, dpi: float, limits: PdfLimits) -> tuple[list[tuple[float, float]],
+                                                                       Callable[[list[int]], _Pages]]:
+    """The page sizes now, and a renderer for the pages chosen (one page in memory at a time)."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(data)
+    sizes = [(float(w), float(h)) for w, h in (pdf.get_page_size(i) for i in range(len(pdf)))]
+
+    def render(numbers: list[int]) -> _Pages:
+        try:
+            for number in numbers:
+                w, h = sizes[number - 1]
+                page_dpi = _fit_dpi(w, h, dpi, limits.max_image_pixels)
+                page = pdf[number - 1]
+                try:
+                    bitmap = page.render(scale=page_dpi / 72, grayscale=True)
+                    yield number, bitmap.to_pil(), page_dpi
+                finally:
+                    page.close()
+        finally:
+            pdf.close()
+
+    return sizes, render
+
+
+def _image_dpi(img: Image.Image) -> float:
+    """The scan's resolution: from the file when plausible, else 300 dpi (or what makes it A4 wide)."""
+    raw = img.info.get("dpi")
+    dpi = float(raw[0]) if isinstance(raw, tuple) and raw and raw[0] else 0.0
+    if dpi and 2.5 <= img.width / dpi <= 17:
+        return dpi
+    if 2.5 <= img.width / 300 <= 17:
+        return 300.0
+    return img.width / 8.27
+
+
+def _image_frames(data: bytes, limits: PdfLimits) -> Iterator[Image.Image]:
+    img = Image.open(io.BytesIO(data))
+    index = 0
+    while index < limits.max_image_frames:
+        try:
+            img.seek(index)
+        except EOFError:
+            break
+        yield img
+        index += 1
+
+
+def _run(pages: Iterable[tuple[int, Image.Image, float]], limits: PdfLimits, lang: str,
+         result: OcrResult) -> OcrResult:
+    lang, lang_issues = _usable_lang(lang)
+    result.issues += lang_issues
+    for number, img, dpi in pages:
+        words, info, issues = ocr_page_image(img, number, dpi, limits=limits, lang=lang)
+        result.words += words
+        result.pages.append(info)
+        result.issues += issues
+        if info.rotation in (90, 270):
+            result.page_sizes[number - 1] = (info.width, info.height)
+    return result
+
+
+def _select(total: int, pages: Iterable[int] | None, limits: PdfLimits, result: OcrResult) -> list[int]:
+    wanted = sorted({p for p in pages if 1 <= p <= total}) if pages is not None else list(range(1, total + 1))
+    if len(wanted) > limits.max_ocr_pages:
+        skipped = wanted[limits.max_ocr_pages:]
+        result.issues.append(error(
+            "OCR_PAGES_SKIPPED", f"The scan has {len(wanted)} pages to read; OCR reads at most {limits.max_ocr_pages}, "
+            f"so pages {skipped[0]}-{skipped[-1]} were not read and their lines are missing. Ask the customer for "
+            "a text PDF (exported, not scanned), or raise max_ocr_pages.", f"pages {skipped[0]}-{skipped[-1]}"))
+        wanted = wanted[:limits.max_ocr_pages]
+    return wanted
+
+
+def ocr_pdf_result(data: bytes, *, limits: PdfLimits | None = None, lang: str = "eng+deu",
+                   pages: Iterable[int] | None = None) -> OcrResult:
+    """OCR of a PDF's pages (all, or the 1-based `pages` given, e.g. those without a text layer), with
+    per-page details and issues (pages over the limit, timeouts, low confidence). Run `preflight` first."""
+    limits = limits or PdfLimits()
+    sizes, render = _pdf_pages(data, limits.dpi, limits)
+    result = OcrResult(page_sizes=list(sizes))
+    wanted = _select(len(sizes), pages, limits, result)
+    return _run(render(wanted), limits, lang, result)
+
+
+def ocr_pdf(data: bytes, *, limits: PdfLimits | None = None, lang: str = "eng+deu"
+            ) -> tuple[list[Word], list[tuple[float, float]]]:
+    """Words (points, top-left origin, straightened page frame) and page sizes in points.
+
+    The simple form: pages past `limits.max_ocr_pages` are not read and the issues are dropped; use
+    `ocr_pdf_result` to learn about them."""
+    return ocr_pdf_result(data, limits=limits, lang=lang).as_tuple()
+
+
+def ocr_image_result(data: bytes, *, limits: PdfLimits | None = None, lang: str = "eng+deu") -> OcrResult:
+    """OCR of a PNG/JPEG/TIFF scan; each TIFF frame is a page. Run `preflight_image` first."""
+    limits = limits or PdfLimits()
+    frames: list[tuple[int, Image.Image, float]] = []
+    sizes: list[tuple[float, float]] = []
+    for index, frame in enumerate(_image_frames(data, limits), 1):
+        dpi = _image_dpi(frame)
+        sizes.append((frame.width * 72 / dpi, frame.height * 72 / dpi))
+        frames.append((index, frame.copy(), dpi))
+    result = OcrResult(page_sizes=sizes)
+    wanted = _select(len(frames), None, limits, result)
+    prepared: list[tuple[int, Image.Image, float]] = []
+    for number, img, dpi in frames:
+        if number not in wanted:
+            continue
+        # Tesseract reads 8-12 pt print best at ~300 dpi: scale low-resolution scans up, huge ones down.
+        target = _fit_dpi(img.width * 72 / dpi, img.height * 72 / dpi, max(dpi, min(300.0, limits.dpi)),
+                          limits.max_image_pixels)
+        if abs(target - dpi) > 1:
+            factor = target / dpi
+            img = img.convert("L").resize((round(img.width * factor), round(img.height * factor)),
+                                          Image.Resampling.LANCZOS)
+        prepared.append((number, img, target))
+    return _run(prepared, limits, lang, result)
+
+
+def ocr_image(data: bytes, *, limits: PdfLimits | None = None, lang: str = "eng+deu"
+              ) -> tuple[list[Word], list[tuple[float, float]]]:
+    """Words and page sizes for an image scan (see `ocr_pdf`)."""
+    return ocr_image_result(data, limits=limits, lang=lang).as_tuple()
+
+
+def render_page_png(data: bytes, page: int, *, dpi: int = 100, skew: float = 0.0, rotation: int = 0) -> bytes:
+    """A PNG of one page (1-based) for the inbox, PDF or image alike. Pass the `OcrPage.skew` and
+    `rotation` of an OCR'd page to draw it in the frame its word boxes are in."""
+    dpi = max(10, min(dpi, 300))
+    if _is_pdf(data):
+        import pypdfium2 as pdfium
+
+        pdf = pdfium.PdfDocument(data)
+        try:
+            w, h = pdf.get_page_size(page - 1)
+            scale = _fit_dpi(w, h, dpi, PdfLimits().max_image_pixels) / 72
+            pdf_page = pdf[page - 1]
+            try:
+                img = pdf_page.render(scale=scale).to_pil()
+            finally:
+                pdf_page.close()
+        finally:
+            pdf.close()
+    else:
+        source = Image.open(io.BytesIO(data))
+        source.seek(page - 1)
+        factor = dpi / _image_dpi(source)
+        img = source.convert("RGB")
+        img = img.resize((max(1, round(img.width * factor)), max(1, round(img.height * factor))),
+                         Image.Resampling.LANCZOS)
+    img = img.convert("RGB")
+    if rotation:
+        img = img.rotate(-rotation, expand=True)
+    if skew:
+        img = img.rotate(-skew, resample=Image.Resampling.BICUBIC, fillcolor=(255, 255, 255))
+    buf = io.BytesIO()
+    img.save(buf, "PNG", optimize=False)
+    return buf.getvalue()
