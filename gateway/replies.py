@@ -35,8 +35,6 @@ from gateway.store.models import (
 from mappings.canonical import Document
 from parsers.mime import Mail, unpack
 
-REPLIES_PER_ADDRESS_PER_HOUR = 20
-
 
 def _kind(session: Session, item: ReceivedItem) -> tuple[str, list[Document], list[str]]:
     """confirmation (on its way to the ERP), review (a person checks it first) or problem (not readable)."""
@@ -83,11 +81,13 @@ def prepare_reply(engine: Engine, config: Config, item_id: str) -> str | None:
         else:
             body = confirmation_text(mail, documents, attachment=attachment, under_review=kind == "review")
         subject = mail.subject or "your email"
+        ours = [config.mail_out.from_address, *(a for a in config.smtp.accept if not a.startswith("@"))]
         message, why_not = build_reply(mail, from_address=config.mail_out.from_address, subject=subject, body=body,
-                                       reply_to_id=mail.message_id)
+                                       reply_to_id=mail.message_id, own_addresses=ours)
         to = (mail.reply_address or "").lower()
-        if message is not None and _recent_replies(session, to) >= REPLIES_PER_ADDRESS_PER_HOUR:
-            message, why_not = None, (f"{to} already had {REPLIES_PER_ADDRESS_PER_HOUR} replies in the last hour; "
+        cap = config.mail_out.max_replies_per_hour
+        if message is not None and _recent_replies(session, to) >= cap:
+            message, why_not = None, (f"{to} already had {cap} replies in the last hour; "
                                       "no more are sent, in case two mail robots are answering each other")
         reply = MailReply(id=new_id("rpl"), item_id=item.id, kind=kind, to_address=to[:320],
                           subject=message["Subject"] if message is not None else subject,
