@@ -16,7 +16,6 @@ found_by "arithmetic" in the extraction only if they were below the threshold be
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Collection
 from decimal import Decimal
 from typing import Literal
@@ -31,9 +30,6 @@ CENT = Decimal("0.01")
 ARITHMETIC_CONFIDENCE = 0.99
 PARTY_ROLES = ("buyer", "seller", "ship_to", "bill_to")
 
-_US_CITY = re.compile(r"^(?P<city>[^,]+),\s*(?P<state>[A-Z]{2})\s+(?P<postal>\d{5}(?:-\d{4})?)$")
-_EU_CITY = re.compile(r"^(?:(?P<country>[A-Z]{1,2})-)?(?P<postal>\d{4,5})\s+(?P<city>\D.*)$")
-_UK_CITY = re.compile(r"^(?P<city>[A-Za-z .'-]+),?\s+(?P<postal>[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2})$")
 
 
 def to_document(extraction: Extraction, *, kind_default: Literal["order", "invoice"] = "order",
@@ -123,6 +119,9 @@ class _Mapper:
         due = self._date(self._checked(fields.get("due_date"), "due_date"), "due_date")
         if due is not None:
             doc.dates["due"] = due
+        delivery = self._date(self._checked(fields.get("delivery_date"), "delivery_date"), "delivery_date")
+        if delivery is not None:
+            doc.dates["delivery_requested"] = delivery
         cur = self._checked(fields.get("currency"), "currency")
         if cur is not None:
             doc.currency = cur.value or cur.text.upper()
@@ -136,6 +135,8 @@ class _Mapper:
             doc.lines.append(line)
             amounts.append(amount)
         self._totals(doc, amounts)
+        for line in doc.lines:
+            line.po_number = doc.po_number
 
         if number_f is None:
             what = "invoice number" if self.kind == "invoice" else "PO number"
@@ -156,7 +157,7 @@ class _Mapper:
             return None
         addr_f = self.ext.fields.get(role + ".address")
         lines = [ln for ln in addr_f.text.split("\n") if ln.strip()] if addr_f else []
-        return Party(role=role, name=f.text, address=_address(lines) if lines else None)
+        return Party(role=role, name=f.text, address=Address(lines=lines) if lines else None)
 
     def _line(self, n: int, row: ExtractedLine) -> tuple[Line, Decimal | None]:
         """One canonical line and its printed amount (for the totals check)."""
@@ -203,11 +204,8 @@ class _Mapper:
         values: dict[str, Decimal | None] = {}
         for name in ("total", "subtotal", "tax", "freight"):
             values[name] = self._number(self._checked(fields.get(name), name), name)
-        data: dict[str, object] = {"amount": values["total"], "tax": values["tax"], "freight": values["freight"],
-                                   "line_count": len(doc.lines) or None}
-        if values["subtotal"] is not None:
-            data["subtotal"] = values["subtotal"]  # Totals takes extra keys
-        doc.totals = Totals.model_validate(data)
+        # the subtotal is checked, not carried: the canonical totals are amount, tax and freight
+        doc.totals = Totals(amount=values["total"], tax=values["tax"], freight=values["freight"])
         line_sum = _line_sum(doc, amounts)
         if line_sum is None:
             return
@@ -298,19 +296,3 @@ def _page_one(ext: Extraction) -> Region | None:
     return Region(1, 0.0, 0.0, w, h)
 
 
-def _address(lines: list[str]) -> Address:
-    """Address lines, with city, state and postal code read from the line that has them."""
-    addr = Address(lines=list(lines))
-    for text in reversed(lines):
-        t = text.strip()
-        for pattern in (_US_CITY, _EU_CITY, _UK_CITY):
-            m = pattern.match(t)
-            if m:
-                groups = m.groupdict()
-                addr.city = groups.get("city", "").strip() or None
-                addr.state = groups.get("state")
-                addr.postal_code = groups.get("postal")
-                if groups.get("country"):
-                    addr.country = groups["country"]
-                return addr
-    return addr

@@ -42,7 +42,7 @@ __all__ = ["analyse", "normalise", "parse_date", "vocabulary"]
 
 PARTY_FIELDS = ("buyer", "seller", "ship_to", "bill_to")
 ID_FIELDS = ("po_number", "invoice_number")
-DATE_FIELDS = ("date", "due_date")
+DATE_FIELDS = ("date", "due_date", "delivery_date")
 MONEY_FIELDS = ("subtotal", "tax", "freight", "total")
 TOTAL_FIELDS = frozenset(MONEY_FIELDS)
 NUMERIC_ROLES = ("quantity", "unit_price", "amount")
@@ -68,6 +68,7 @@ class Vocabulary:
     months: dict[str, int]
     currency_codes: frozenset[str]
     currency_symbols: dict[str, str]
+    column_modifiers: dict[str, str]  # "our" -> buyer_part, "vendor" -> item
 
 
 @cache
@@ -92,6 +93,8 @@ def vocabulary() -> Vocabulary:
         months={_fold(k): int(v) for k, v in raw["months"].items()},
         currency_codes=frozenset(raw["currencies"]["codes"]),
         currency_symbols=dict(raw["currencies"]["symbols"]),
+        column_modifiers={_fold(w): role for role, words in raw["column_modifiers"].items() if not role.startswith("_")
+                          for w in words},
     )
 
 
@@ -248,7 +251,7 @@ def _starts_chunk(line: _Line, word_index: int) -> bool:
 _ISO = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")
 _DMY = re.compile(r"\b(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})\b")
 _WORD_DATE = re.compile(r"(\d{1,2})?\.?[\s/-]*(?:er\s+|de\s+)?([^\W\d_]{3,})\.?,?[\s/-]*(?:de\s+)?"
-                        r"(\d{1,2})?(?:st|nd|rd|th)?,?[\s/-]*(\d{4}|\d{2}\b)")
+                        r"(?:(\d{1,2})(?!\d))?(?:st|nd|rd|th)?,?[\s/-]*(\d{4}|\d{2})\b")
 
 
 def parse_date(text: str, day_first: bool | None = None) -> str | None:
@@ -337,6 +340,7 @@ class _Doc:
     furniture: set[int]
     page_marks: set[int]
     table_lines: set[int] = field(default_factory=set)
+    header_lines: set[int] = field(default_factory=set)
     title_line: int = -1
 
 
@@ -366,6 +370,7 @@ def analyse(words: list[Word], page_sizes: list[tuple[float, float]], *, hints: 
     if table is not None:
         ext.lines = _rows(doc, table)
         doc.table_lines = set(table.header_lines) | set(table.body)
+        doc.header_lines = set(table.header_lines)
     else:
         ext.issues.append(warning("PDF_NO_TABLE", "No line table was found (no row of column headings such as "
                                   "Qty / Description / Price); the order lines have to be keyed in.", "page 1"))
@@ -375,6 +380,9 @@ def analyse(words: list[Word], page_sizes: list[tuple[float, float]], *, hints: 
         if h.region is not None and h.field not in fields:
             for f in _hint_region_fields(doc, h):
                 fields[f.name] = f
+    issuer = "seller" if ext.kind == "invoice" else "buyer"
+    if issuer not in fields:
+        fields.update(_letterhead(doc, issuer, table))
     if "currency" not in fields:
         cur = _infer_currency(doc)
         if cur is not None:
@@ -401,21 +409,27 @@ def _furniture(lines: list[_Line], page_sizes: list[tuple[float, float]]) -> tup
     marks: set[int] = set()
     seen: dict[tuple[str, int], set[int]] = {}
     out: set[int] = set()
+    keys: dict[int, tuple[str, int]] = {}
     for line in lines:
-        key = (re.sub(r"\d+", "#", line.text().lower()), round(line.top / 6))
+        parts = []
+        for s, e in line.chunks:
+            toks = [t for t, wi in line.tokens if s <= wi < e and not t.isdigit()]
+            if toks and toks[0] in vocab.furniture and len(toks) <= 4:  # "Page 3 of 7", "Seite 2"
+                marks.add(line.index)
+                parts.append("<page>")
+            else:
+                parts.append(line.text(s, e).lower())
+        keys[line.index] = key = (" | ".join(parts), round(line.top / 6))
         seen.setdefault(key, set()).add(line.page)
-        toks = [t for t, _ in line.tokens if not t.isdigit()]
-        if toks and toks[0] in vocab.furniture and len(toks) <= 4:
+        if parts == ["<page>"]:
             out.add(line.index)
-            marks.add(line.index)
     pages = {line.page for line in lines}
     if len(pages) > 1:
         for line in lines:
             height = page_sizes[line.page - 1][1] if len(page_sizes) >= line.page else 842.0
             if height * 0.15 < line.top < height * 0.85:
                 continue  # page headers and footers live in the margins
-            key = (re.sub(r"\d+", "#", line.text().lower()), round(line.top / 6))
-            if len(seen.get(key, ())) > 1:
+            if len(seen[keys[line.index]]) > 1:
                 out.add(line.index)
     return out, marks
 
@@ -475,6 +489,11 @@ def _header_columns(doc: _Doc, line: _Line, below: _Line | None) -> list[_Column
         tokens = [(t, i) for i, w in enumerate(ordered) for t in normalise(w.text)]
         total_tokens += len(tokens)
         phrases = _match_phrases(tokens, vocab.columns)
+        owned = _owned_part(tokens)
+        if owned:
+            phrases = [(0, len(ordered), owned, tuple(t for t, _ in tokens), False)]
+        else:
+            phrases = _absorb_owners(tokens, phrases)
         if not phrases:
             columns.append(_Column("", min(w.x0 for w in cell), max(w.x1 for w in cell),
                                    " ".join(w.text for w in ordered)))
@@ -499,13 +518,38 @@ def _header_columns(doc: _Doc, line: _Line, below: _Line | None) -> list[_Column
     if total_tokens == 0 or matched_tokens / total_tokens < 0.6:
         return None
     columns.sort(key=lambda c: c.x0)
-    seen: set[str] = set()
-    for c in columns:  # a role named twice (Item / Part No.): the second becomes a plain text column
-        if c.role in seen:
-            c.role = "buyer_part" if c.role == "item" and "buyer_part" not in seen else ""
-        if c.role:
-            seen.add(c.role)
-    return columns
+    return columns  # a role named twice (Item / Part No.) is settled by the columns' content (_settle_roles)
+
+
+def _owned_part(tokens: list[tuple[str, int]]) -> str | None:
+    """"Our Mat.-No.", "Ihre Art.-Nr.", "Réf. fournisseur": a part-number heading with a word saying whose
+    number it is (before or after it) -> buyer_part or item (the vendor's)."""
+    vocab = vocabulary()
+    words = [t for t, _ in tokens]
+    if len(words) < 2:
+        return None
+    for owner, rest in ((words[0], words[1:]), (words[-1], words[:-1])):
+        role = vocab.column_modifiers.get(owner)
+        if role and vocab.columns.get(tuple(rest)) in ("item", "buyer_part"):
+            return role
+    return None
+
+
+def _absorb_owners(tokens: list[tuple[str, int]], phrases: list[_Phrase]) -> list[_Phrase]:
+    """In a merged heading ("Nuestro código Descripción"), an owner word next to a part-number phrase
+    joins it and says whose number it is."""
+    mods = vocabulary().column_modifiers
+    owner_of = {wi: mods[t] for t, wi in tokens if t in mods}
+    claimed = {wi for s, e, *_ in phrases for wi in range(s, e)}
+    out: list[_Phrase] = []
+    for s, e, role, key, extra in phrases:
+        if role in ("item", "buyer_part"):
+            if s - 1 in owner_of and s - 1 not in claimed:
+                role, s = owner_of[s - 1], s - 1
+            elif e in owner_of and e not in claimed:
+                role, e = owner_of[e], e + 1
+        out.append((s, e, role, key, extra))
+    return out
 
 
 def _combine_roles(roles: list[str]) -> str:
@@ -640,7 +684,7 @@ def _collect_body(doc: _Doc, table: _Table, start: int) -> None:
                 i += 1
             prev = None
             continue
-        if i in doc.furniture and (i in doc.page_marks or not _is_anchor(doc, line, table.columns)):
+        if i in doc.furniture:
             i += 1
             continue
         if _is_totals_line(doc, line) and not _is_anchor(doc, line, table.columns):
@@ -703,8 +747,10 @@ def _rows(doc: _Doc, table: _Table) -> list[ExtractedLine]:
             lead = groups.pop(0)
             if groups:
                 groups[0] = lead + groups[0]
-    rows = [_row(doc, group, columns) for group in groups]
-    _relabel_id_columns(rows)
+    wide = _widen_columns(body, columns)
+    raw = [_row_words(group, wide) for group in groups]
+    roles = _settle_roles(columns, raw)
+    rows = [_row(cells, columns, roles) for cells in raw]
     return [r for r in rows if r.cells]
 
 
@@ -738,14 +784,66 @@ def _blocks(body: list[_Line], anchors: list[bool]) -> list[list[_Line]] | None:
     return None
 
 
-def _row(doc: _Doc, group: list[_Line], columns: list[_Column]) -> ExtractedLine:
+def _widen_columns(body: list[_Line], columns: list[_Column]) -> list[_Column]:
+    """Columns as wide as their data: headings are narrower than long descriptions or big amounts, so a
+    word squeezed between two columns is placed by where that column's clearly placed values reach."""
+    x0 = [c.x0 for c in columns]
+    x1 = [c.x1 for c in columns]
+    for line in body:
+        for s, e in line.chunks:
+            a, b = line.words[s].x0, line.words[e - 1].x1
+            hit = [k for k, c in enumerate(columns) if min(b, c.x1) - max(a, c.x0) > 0]
+            if len(hit) == 1:
+                k = hit[0]
+                x0[k], x1[k] = min(x0[k], a), max(x1[k], b)
+    order = sorted(range(len(columns)), key=lambda k: columns[k].x0)
+    for i, j in itertools.pairwise(order):  # never reach into the neighbour's heading
+        x1[i] = min(x1[i], max(columns[j].x0 - 0.5, columns[i].x1))
+        x0[j] = max(x0[j], min(columns[i].x1 + 0.5, columns[j].x0))
+    return [_Column(c.role, x0[k], x1[k], c.header) for k, c in enumerate(columns)]
+
+
+def _row_words(group: list[_Line], columns: list[_Column]) -> dict[int, list[Word]]:
     collected: dict[int, list[Word]] = {}
     for line in group:
         for k, ws in _line_cells(line, columns).items():
             collected.setdefault(k, []).extend(ws)
+    return collected
+
+
+def _settle_roles(columns: list[_Column], rows: list[dict[int, list[Word]]]) -> list[str]:
+    """Each column's role, settled by what it holds: "Item" heads a line number in some layouts and a part
+    number in others (small whole numbers are line numbers); a role claimed twice keeps its first column
+    (a second part-number column becomes the other party's part number)."""
+    roles = [c.role for c in columns]
+    for k, c in enumerate(columns):
+        if c.role not in ("item", "line_number", "buyer_part"):
+            continue
+        values = [" ".join(w.text for w in r[k]) for r in rows if r.get(k)]
+        if not values:
+            continue
+        small = all(re.fullmatch(r"\d{1,5}", v) for v in values)
+        if small and "line_number" not in roles[:k] and ("line_number" not in roles or c.role == "line_number"):
+            roles[k] = "line_number"
+        elif not small and c.role == "line_number":
+            roles[k] = "item"
+    seen: set[str] = set()
+    for k, role in enumerate(roles):
+        if role in seen:
+            if role in ("item", "buyer_part"):
+                other = "buyer_part" if role == "item" else "item"
+                roles[k] = other if other not in roles else ""
+            else:
+                roles[k] = ""
+        if roles[k]:
+            seen.add(roles[k])
+    return roles
+
+
+def _row(collected: dict[int, list[Word]], columns: list[_Column], roles: list[str]) -> ExtractedLine:
     row = ExtractedLine()
     for k, ws in sorted(collected.items()):
-        role = columns[k].role
+        role = roles[k]
         if not role:
             continue
         ordered = sorted(ws, key=lambda w: (w.page, round(w.top), w.x0))
@@ -754,7 +852,7 @@ def _row(doc: _Doc, group: list[_Line], columns: list[_Column]) -> ExtractedLine
             text = _join_wrapped_id(ordered)
         region = _region(ordered)
         conf = min(w.confidence for w in ordered)
-        if role == "quantity" and "uom" not in {c.role for c in columns}:
+        if role == "quantity" and "uom" not in roles:
             m = re.fullmatch(r"([\d.,' ]+)\s*([A-Za-z]{1,5}\.?)", text)
             if m:
                 text = m.group(1).strip()
@@ -773,28 +871,6 @@ def _join_wrapped_id(words: list[Word]) -> str:
         else:
             out += w.text
     return out
-
-
-def _relabel_id_columns(rows: list[ExtractedLine]) -> None:
-    """"Item" heads a line number in some layouts and a part number in others: small whole numbers
-    are line numbers."""
-    for role in ("item", "line_number"):
-        values = [r.cells[role].text for r in rows if role in r.cells]
-        if not values:
-            continue
-        small_ints = all(re.fullmatch(r"\d{1,4}", v) for v in values)
-        if role == "item" and small_ints and not any("line_number" in r.cells for r in rows):
-            for r in rows:
-                if "item" in r.cells:
-                    f = r.cells.pop("item")
-                    f.name = "line_number"
-                    r.cells["line_number"] = f
-        elif role == "line_number" and not small_ints and not any("item" in r.cells for r in rows):
-            for r in rows:
-                if "line_number" in r.cells:
-                    f = r.cells.pop("line_number")
-                    f.name = "item"
-                    r.cells["item"] = f
 
 
 def _region(words: Sequence[Word]) -> Region:
@@ -922,8 +998,8 @@ def _value_for(doc: _Doc, line: _Line, hit: _Hit, next_hit: int, table: _Table |
                 return _Candidate(_field(name, [w], how, hit, text), (line.index, hit.start), base * how)
         return None
     if name in DATE_FIELDS:
-        for size in (1, 2, 3, 4):
-            for k in range(0, min(3, len(words))):
+        for k in range(0, min(3, len(words))):
+            for size in (4, 3, 2, 1):
                 part = words[k:k + size]
                 iso = parse_date(" ".join(w.text for w in part), doc.day_first)
                 if iso:
@@ -986,6 +1062,8 @@ def _party(doc: _Doc, line: _Line, hit: _Hit, next_hit: int, base: float) -> _Ca
                     chunk_words = None
                     break
                 break
+        if chunk_words is None and not any(abs(nxt.words[s].x0 - a) <= 12 for a in anchors for s, _ in nxt.chunks):
+            continue  # nothing in this column on that line (a title further right): look further down
         if not chunk_words:
             break
         block.append(chunk_words)
@@ -1041,12 +1119,79 @@ def _hint_region_fields(doc: _Doc, hint: Hint) -> list[Field]:
     return [f]
 
 
+LETTERHEAD_CONFIDENCE = 0.92  # position and type size agree; less sure than a labelled block
+_SEPARATORS = re.compile(r"\s+[-–|·•]\s+|\s*[|·•]\s*")
+
+
+def _letterhead(doc: _Doc, role: str, table: _Table | None) -> dict[str, Field]:
+    """The issuer's name on top of page 1 (no label: the buyer on an order, the seller on an invoice): the
+    largest type in the top fifth, left of the title, not a label; its address is the line(s) just below,
+    split at " - " / "|" / "·" when printed on one line."""
+    first = doc.lines[0].page
+    width, height = doc.page_sizes[first - 1] if len(doc.page_sizes) >= first else (595.0, 842.0)
+    body = statistics.median([w.bottom - w.top for line in doc.lines[:200] for w in line.words])
+    best: tuple[float, _Line, int, int] | None = None
+    for line in doc.lines:
+        if line.page != first or line.top > height * 0.2:
+            break
+        if line.index in doc.table_lines:
+            continue
+        hit_starts = {h.start for h in doc.hits.get(line.index, ()) if h.name != "_decoy"}
+        for s, e in line.chunks:
+            words = line.words[s:e]
+            size = max(w.bottom - w.top for w in words)
+            if s in hit_starts or words[0].x0 > width * 0.45 or not any(c.isalpha() for w in words for c in w.text):
+                continue
+            if tuple(t for t, wi in line.tokens if s <= wi < e) in vocabulary().titles:
+                continue
+            if size >= body * 1.15 and (best is None or size > best[0] + 0.5):
+                best = (size, line, s, e)
+    if best is None:
+        return {}
+    size, line, s, e = best
+    name_words = line.words[s:e]
+    x0 = name_words[0].x0
+    address: list[str] = []
+    addr_words: list[Word] = []
+    prev = line
+    for j in range(line.index + 1, min(line.index + 5, len(doc.lines))):
+        nxt = doc.lines[j]
+        if nxt.page != line.page or nxt.top - prev.bottom > nxt.height * 1.2 or j in doc.table_lines:
+            break
+        chunk = next(((cs, ce) for cs, ce in nxt.chunks if abs(nxt.words[cs].x0 - x0) <= 12), None)
+        if chunk is None or any(h.start == chunk[0] and h.name != "_decoy" for h in doc.hits.get(j, ())):
+            break
+        words = nxt.words[chunk[0]:chunk[1]]
+        hit_starts = {h.start for h in doc.hits.get(j, ()) if h.name != "_decoy"}
+        for cs, ce in nxt.chunks:  # "Street  -  City  -  Country" set with wide gaps
+            if cs >= chunk[1] and cs not in hit_starts and nxt.words[cs].x0 - words[-1].x1 < 30:
+                words = words + nxt.words[cs:ce]
+        if max(w.bottom - w.top for w in words) >= size - 0.5:
+            break  # another big line: a second heading, not an address
+        address += [p.strip() for p in _SEPARATORS.split(" ".join(w.text for w in words)) if p.strip()]
+        addr_words += words
+        prev = nxt
+    conf = min(w.confidence for w in name_words) * LETTERHEAD_CONFIDENCE
+    out = {role: Field(role, " ".join(w.text for w in name_words), round(conf, 4), _region(name_words), None,
+                       "layout")}
+    if address:
+        out[role + ".address"] = Field(role + ".address", "\n".join(address),
+                                       round(min(w.confidence for w in addr_words) * LETTERHEAD_CONFIDENCE, 4),
+                                       _region(addr_words), None, "layout")
+    return out
+
+
 def _infer_currency(doc: _Doc) -> Field | None:
     """No currency label: the one ISO code or sign printed with the amounts, when there is exactly one."""
     vocab = vocabulary()
     found: dict[str, list[Word]] = {}
+    weight: Counter[str] = Counter()
     for line in doc.lines:
-        for w in line.words:
+        strong = any(h.name in TOTAL_FIELDS for h in doc.hits.get(line.index, ()))
+        for k, w in enumerate(line.words):
+            near_number = any(_DIGIT.search(line.words[n].text) for n in (k - 1, k + 1) if 0 <= n < len(line.words))
+            if line.index in doc.table_lines and not near_number and line.index not in doc.header_lines:
+                continue  # "packed on EUR pallet" in a description says nothing about the money
             t = w.text.strip(" :.,()")
             code = t.upper() if t.upper() in vocab.currency_codes and t.isupper() else None
             if code is None:
@@ -1056,9 +1201,14 @@ def _infer_currency(doc: _Doc) -> Field | None:
                         break
             if code:
                 found.setdefault(code, []).append(w)
-    if len(found) != 1:
+                weight[code] += 3 if strong or near_number or _DIGIT.search(w.text) else 1
+    if not found:
         return None
-    code, words = next(iter(found.items()))
+    ranked = weight.most_common(2)
+    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+        return None  # two currencies with equal standing: a person decides
+    code = ranked[0][0]
+    words = found[code]
     f = Field("currency", code, round(min(w.confidence for w in words[:1]) * 0.95, 4), words[0].region, None,
               "inferred", code)
     return f
