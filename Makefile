@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.inbox
 	$(PY) -m benchmarks.matching
 	$(PY) -m benchmarks.matching_store
+	$(PY) -m benchmarks.pdf_accuracy
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
