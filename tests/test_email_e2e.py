@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import smtplib
+import zlib
 from collections.abc import Iterator
 from email import policy
 from email.message import EmailMessage
@@ -146,3 +147,37 @@ def test_a_low_confidence_scan_goes_to_a_person_and_the_customer_hears_it_is_bei
     assert erp_orders(gateway.config) == {}
     wait_for(lambda: len(outbox(gateway.config)) == 1, 60, "one reply in the outbox")
     assert "checking" in outbox(gateway.config)[0].get_content()
+
+
+def test_hostile_attachments_end_as_exceptions_without_harming_the_good_one(gateway: Gateway) -> None:
+    from tests.test_pdf_safety import JS_ACTION, _encrypted, build_pdf, simple_pdf, stream
+
+    bomb = zlib.compressobj(9)
+    bomb_stream = bomb.compress(bytes(300 * 1024 * 1024)) + bomb.flush()
+    bad = {
+        "locked.pdf": _encrypted("secret"),
+        "script.pdf": simple_pdf(catalog=b"<< /Type /Catalog /Pages 2 0 R /OpenAction " + JS_ACTION + b" >>"),
+        "bomb.pdf": simple_pdf(extra={4: stream(bomb_stream, b"/Filter /FlateDecode")}),
+        "truncated.pdf": build_pdf({1: b"<< /Type /Catalog /Pages 2 0 R >>"})[:60],
+    }
+    good = pdf_factory.make_order(41, "en_classic_ruled")
+    send(gateway, mail_with("purchasing@northwind.example", "Mixed bag",
+                            [*bad.items(), ("good.pdf", pdf_factory.render("en_classic_ruled", good))]))
+    wait_for(lambda: good.number in erp_orders(gateway.config), 120, "the good order at the ERP")
+
+    def outcomes() -> dict[str, str]:
+        with session_scope(gateway.engine) as session:
+            rows = session.exec(select(ReceivedItem.source_name, ExceptionRecord.code).join(
+                ExceptionRecord, ExceptionRecord.item_id == ReceivedItem.id)).all()
+            return {name.split(" in ", 1)[0]: code for name, code in rows}
+
+    wait_for(lambda: len(outcomes()) == len(bad), 120, "an exception for every bad attachment")
+    found = outcomes()
+    assert found["locked.pdf"] == "PDF_ENCRYPTED"
+    assert found["script.pdf"] == "PDF_JAVASCRIPT"
+    assert found["bomb.pdf"] == "PDF_DECOMPRESSION_BOMB"
+    assert found["truncated.pdf"] == "PDF_CORRUPT"
+    wait_for(lambda: len(outbox(gateway.config)) == len(bad) + 1, 60, "a reply for every attachment")
+    bodies = [r.get_content() for r in outbox(gateway.config)]
+    assert sum("could not read" in b for b in bodies) == len(bad)
+    assert not any("Traceback" in b for b in bodies)
