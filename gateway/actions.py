@@ -267,3 +267,54 @@ def record_receipt(gw: Gateway, partner_id: str, receipt: dict[str, Any], *, act
     for item_id, document_id in by_item:
         deliver_now(gw, item_id, [document_id], "receipt")
     return released
+
+
+# --- emailed PDFs: corrections that teach, senders that are remembered ---------------------------------
+
+def correct(gw: Gateway, document_id: str, corrections: dict[str, str], *, actor: str, reason: str = "",
+            learn: bool = True, force: bool = False) -> ActionResult:
+    """Correct fields of a PDF document, learn the customer's layout from it, and deliver it."""
+    from gateway.learning import CorrectionRefused
+    from gateway.learning import correct as correct_fields
+
+    try:
+        done = correct_fields(gw.engine, gw.config, document_id, corrections, actor=actor, learn=learn,
+                              force=force, reason=reason)
+    except CorrectionRefused as exc:
+        raise ActionRefused(str(exc), exc.issues) from exc
+    except (ValueError, LookupError) as exc:
+        raise ActionRefused(str(exc).strip("'\"")) from exc
+    changed = ", ".join(f"{k} -> {new or '(none)'}" for k, (_old, new) in done.changes.items()) or "no changes"
+    learnt = f"; learnt {', '.join(done.learnt)} for next time" if done.learnt else ""
+    if done.held:
+        return ActionResult(f"document corrected ({changed}){learnt}; the invoice is on hold again: see the "
+                            "match result", done.item_id, document_id)
+    deliver_now(gw, done.item_id, done.deliver, "correct")
+    return ActionResult(f"document corrected ({changed}) and delivered{learnt}", done.item_id, document_id)
+
+
+def bind_sender(gw: Gateway, exception_or_item_id: str, address: str, partner_id: str, *,
+                actor: str) -> ActionResult:
+    """Remember that a sender (address or @domain) is a customer's, and replay the email with that knowledge."""
+    from gateway.learning import bind_sender_and_replay
+
+    try:
+        received = bind_sender_and_replay(gw.engine, gw.config, exception_or_item_id, address, partner_id, actor)
+    except (ValueError, LookupError) as exc:
+        raise ActionRefused(str(exc).strip("'\"")) from exc
+    gw.pipeline.submit(received.item_id)
+    return ActionResult(f"{address.strip().lower()} is now {partner_id}'s; the email was replayed as "
+                        f"{received.item_id}", received.item_id)
+
+
+def remove_hint(gw: Gateway, hint_id: str, *, actor: str) -> ActionResult:
+    """Forget a learnt layout hint; the customer's next PDF is read without it."""
+    from gateway.learning import delete_hint
+
+    try:
+        with session_scope(gw.engine) as session:
+            hint = delete_hint(session, hint_id, actor)
+            text = f"hint for {hint.partner_id} {hint.field} ({hint.label or 'region only'}) removed"
+    except LookupError as exc:
+        raise ActionRefused(str(exc).strip("'\"")) from exc
+    return ActionResult(text)
