@@ -43,6 +43,16 @@ log = logging.getLogger("edigw.smtp")
 OnReceived = Callable[[Received], None]
 
 
+class _AiosmtpdNoise(logging.Filter):
+    """aiosmtpd warns on every AUTH about its own deprecated attribute; nothing an operator can act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "login_data is deprecated" not in record.getMessage()
+
+
+logging.getLogger("mail.log").addFilter(_AiosmtpdNoise())
+
+
 # --- passwords -----------------------------------------------------------------------------------------
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 
