@@ -105,8 +105,8 @@ def test_a_skewed_scan_reads_back(typed: bytes, scan: bytes) -> None:
     with pdfplumber.open(io.BytesIO(typed)) as pdf:
         original = pdf.pages[0].extract_words()
     by_text: dict[str, list[dict[str, float]]] = {}
-    for w in original:
-        by_text.setdefault(w["text"], []).append(w)
+    for ow in original:
+        by_text.setdefault(ow["text"], []).append(ow)
     compared = 0
     for w in words:
         matches = by_text.get(w.text, [])
