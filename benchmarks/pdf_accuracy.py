@@ -377,8 +377,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             if mode == "scanned":
                 seeds = range(args.seed + 100, args.seed + 100 + counts[mode])
             results.append(run_layout(name, mode, seeds, extractor, args.verbose))
-    print(f"PDF extraction accuracy: {len(layouts)} layouts, {args.docs} typed + "
-          f"{args.scanned_docs if args.scanned else 0} scanned (300 dpi) documents each, seeds from {args.seed}\n")
+    print(f"PDF extraction accuracy: {len(layouts)} layouts, {counts['typed'] if args.typed else 0} typed + "
+          f"{counts['scanned'] if args.scanned else 0} scanned (300 dpi) documents each, seeds from {args.seed}\n")
     ok = report(results, modes)
     print(f"\n(run took {time.perf_counter() - started:.0f} s)")
     if args.json:

@@ -242,3 +242,15 @@ def test_counts_add_up() -> None:
     total += score(_doc(), None)
     assert (total.tp, total.fp, total.fn) == (FIELDS, 0, FIELDS)
     assert total.by_field["number"] == [1, 0, 1]
+
+
+def test_benchmark_without_an_extractor_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    from benchmarks import pdf_accuracy
+
+    monkeypatch.setitem(sys.modules, "parsers.pdf.extract", None)  # import fails as if not written yet
+    assert pdf_accuracy.main(["--docs", "1", "--no-scanned"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "PDF extractor not available" in err
