@@ -278,9 +278,10 @@ def correct_document(engine: Engine, config: Config, document_id: str, correctio
 
 def correct(engine: Engine, config: Config, document_id: str, corrections: dict[str, str], *, actor: str,
             learn: bool = True, force: bool = False, reason: str = "") -> Corrected:
-    """correct_document with the details (changes, hints learnt) for the inbox's message and the API."""
-    if not corrections:
-        raise ValueError("nothing to correct: give at least one field and its value")
+    """correct_document with the details (changes, hints learnt) for the inbox's message and the API.
+
+    No corrections at all confirms the values as read (a low-confidence field that was right after all).
+    """
     with session_scope(engine) as session:
         record = session.get(DocumentRecord, document_id)
         if record is None:

@@ -112,7 +112,9 @@ def test_typed_values_are_read_for_people() -> None:
 @pytest.fixture
 def gw(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Gateway]:
     monkeypatch.delenv("EDIGW_DATABASE_URL", raising=False)
-    gateway = Gateway(make_config(tmp_path))
+    config = make_config(tmp_path)
+    config.mail_out.outbox = tmp_path / "outbox"  # replies to the test emails stay in the test's folder
+    gateway = Gateway(config)
     gateway.start(channels=False)
     try:
         yield gateway

@@ -15,6 +15,7 @@ from gateway.web.api_actions import install_api_actions
 from gateway.web.auth import install_auth, principal
 from gateway.web.dashboard import install_dashboard
 from gateway.web.inbox import install_inbox
+from gateway.web.pdf_views import install_pdf_views
 
 MAX_SUBMISSION = 20 * 1024 * 1024
 
@@ -81,6 +82,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     install_inbox(app, gateway)  # the web inbox at /
     install_dashboard(app, gateway)  # /dashboard, /partners, /metrics
     install_api_actions(app, gateway)  # the inbox's reads and actions as JSON
+    install_pdf_views(app, gateway)  # PDF page images, learnt hints, sender binding
     return app
 
 

@@ -7,6 +7,7 @@ is audited under the caller's name, and a refusal says why (with the issues when
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any
@@ -67,6 +68,36 @@ class GoodsReceipt(BaseModel):
     date: dt.date | None = None
     reference: str | None = Field(default=None, max_length=64)
     lines: list[ReceiptLine] = Field(min_length=1, max_length=10_000)
+
+
+class Correction(BaseModel):
+    """Fields of a PDF document as ops reads them off the page: header names or lines.<n>.<cell>."""
+
+    corrections: dict[str, str] = Field(default_factory=dict, max_length=500)
+    reason: str = Field(default="", max_length=500)
+    learn: bool = True
+    force: bool = False
+
+
+class HintOut(BaseModel):
+    id: str
+    partner: str
+    field: str
+    label: str | None
+    region: list[float] | None
+    example: str
+    source_item_id: str | None
+    created_by: str
+    created_at: dt.datetime
+    uses: int
+    last_used_at: dt.datetime | None
+
+
+class SenderIn(BaseModel):
+    address: str = Field(min_length=3, max_length=320, description="an address, or @domain for the whole domain")
+    partner: str = Field(min_length=1, max_length=64)
+    replay: str | None = Field(default=None, max_length=40,
+                               description="an UNKNOWN_SENDER exception or email item to replay with the binding")
 
 
 class ActionOut(BaseModel):
@@ -150,6 +181,47 @@ def install_api_actions(app: FastAPI, gw: Gateway) -> None:
     def release(document_id: str, body: Reason,
                 user: Annotated[Principal, Depends(principal("operator"))]) -> ActionOut:
         return _act(lambda: actions.release(gw, document_id, actor=user.username, reason=body.reason))
+
+    @app.post("/api/documents/{document_id}/correct", response_model=ActionOut)
+    def correct(document_id: str, body: Correction,
+                user: Annotated[Principal, Depends(principal("operator"))]) -> ActionOut:
+        """Correct a PDF document's fields, learn the customer's layout from it, and deliver it."""
+        return _act(lambda: actions.correct(gw, document_id, body.corrections, actor=user.username,
+                                            reason=body.reason, learn=body.learn, force=body.force))
+
+    @app.get("/api/hints", response_model=list[HintOut])
+    def hints(user: Annotated[Principal, Depends(principal("viewer"))], partner: str | None = None) -> list[HintOut]:
+        """Layout hints learnt from corrections, per customer."""
+        from gateway.learning import list_hints
+
+        with session_scope(gw.engine) as session:
+            return [HintOut(id=h.id, partner=h.partner_id, field=h.field, label=h.label,
+                            region=json.loads(h.region) if h.region else None, example=h.example,
+                            source_item_id=h.source_item_id, created_by=h.created_by, created_at=h.created_at,
+                            uses=h.uses, last_used_at=h.last_used_at) for h in list_hints(session, partner)]
+
+    @app.delete("/api/hints/{hint_id}", response_model=ActionOut)
+    def delete_hint(hint_id: str, user: Annotated[Principal, Depends(principal("operator"))]) -> ActionOut:
+        return _act(lambda: actions.remove_hint(gw, hint_id, actor=user.username))
+
+    @app.post("/api/senders", response_model=ActionOut)
+    def bind_sender(body: SenderIn, user: Annotated[Principal, Depends(principal("operator"))]) -> ActionOut:
+        """Bind an address or @domain to a customer; with `replay`, process that email again with it."""
+        if body.replay:
+            return _act(lambda: actions.bind_sender(gw, body.replay or "", body.address, body.partner,
+                                                    actor=user.username))
+
+        def bind_only() -> actions.ActionResult:
+            from gateway.emailed import bind_sender as bind
+
+            try:
+                with session_scope(gw.engine) as session:
+                    bind(session, gw.config, body.address, body.partner, actor=user.username, note="bound via the API")
+            except (ValueError, LookupError) as exc:
+                raise actions.ActionRefused(str(exc).strip("'\"")) from exc
+            return actions.ActionResult(f"{body.address.strip().lower()} is now {body.partner}'s")
+
+        return _act(bind_only)
 
     @app.post("/api/exceptions/{exception_id}/assign", response_model=ActionOut)
     def assign(exception_id: str, body: Assignment,

@@ -34,10 +34,12 @@ from gateway.store.models import (
     IssueRecord,
     ItemState,
     OutboundMessage,
+    PdfExtractionRecord,
     ReceivedItem,
     utcnow,
 )
 from gateway.web.auth import Principal, principal, templates
+from gateway.web.pdf_views import changed_fields, detail_context
 from gateway.web.render import (
     Highlight,
     X12View,
@@ -534,6 +536,7 @@ def inbox_router(gateway: Gateway) -> APIRouter:
             "back": f"/items/{item_id}" + (f"?document={d.document.id}" if d.document else ""),
             "now": utcnow(), "format_age": format_age,
             "match": json.loads(d.document.match) if d.document is not None and d.document.match else None,
+            **detail_context(gateway, d),  # PDFs and scans: pages, boxes, corrections; emails: sender, replies
         }, status)
 
     def held_document(document_id: str) -> tuple[str, str]:
@@ -607,6 +610,27 @@ def inbox_router(gateway: Gateway) -> APIRouter:
             # The page again, with the person's edits kept and what is still wrong next to them.
             return await run_in_threadpool(detail_page, request, who, item_id, document_id, exc, form, 422)
         return _done(request, f"/items/{item_id}?document={document_id}", result.message)
+
+    @router.post("/documents/{document_id}/correct")
+    async def correct(request: Request, who: Operator, document_id: str) -> Response:
+        """A PDF document's fields corrected against the page: checked, delivered, and learnt from."""
+        form = await request.form()
+        item_id, content = await run_in_threadpool(held_document, document_id)
+        extraction = await run_in_threadpool(pdf_extraction, item_id)
+        values = {k: v for k, v in form.items() if isinstance(v, str)}
+        corrections = changed_fields(Document.model_validate(json.loads(content)), extraction, values)
+        try:
+            result = await run_in_threadpool(actions.correct, gateway, document_id, corrections,
+                                             actor=who.username, reason=_text(form, "reason"),
+                                             learn=form.get("learn") == "on", force=form.get("force") == "on")
+        except actions.ActionRefused as exc:
+            return await run_in_threadpool(detail_page, request, who, item_id, document_id, exc, form, 422)
+        return _done(request, f"/items/{item_id}?document={document_id}", result.message)
+
+    def pdf_extraction(item_id: str) -> dict[str, Any] | None:
+        with session_scope(engine) as s:
+            row = s.get(PdfExtractionRecord, item_id)
+            return json.loads(row.content) if row is not None else None
 
     @router.post("/documents/{document_id}/reject")
     async def reject(request: Request, who: Operator, document_id: str) -> Response:
