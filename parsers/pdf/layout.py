@@ -152,21 +152,42 @@ def _group_lines(words: Sequence[Word]) -> list[_Line]:
         band = (w.page, mid - height * 0.45, mid + height * 0.45)
     if current:
         lines.append(_make_line(len(lines), current))
+    space = _space_width(lines)
+    for line in lines:
+        _chunk(line, space)
     return lines
 
 
-def _make_line(index: int, words: list[Word]) -> _Line:
-    words = sorted(words, key=lambda w: w.x0)
-    line = _Line(index, words[0].page, [], min(w.top for w in words), max(w.bottom for w in words))
-    line.words = [Word(w.text, w.page, w.x0, w.top, w.x1, w.bottom, w.confidence, 0) for w in words]
+def _space_width(lines: list[_Line]) -> float:
+    """The document's word gap: a text layer's space is 2.5-5.5 pt, OCR boxes (tight glyphs) sit wider
+    apart; chunks break at gaps well above it."""
+    gaps = []
+    for line in lines:
+        for a, b in itertools.pairwise(line.words):
+            g = b.x0 - a.x1
+            if 0 < g < 2 * line.height:
+                gaps.append(g)
+    return statistics.median(gaps) if gaps else 3.0
+
+
+def _chunk(line: _Line, space: float) -> None:
+    """Split a line into chunks at gaps clearly wider than a space (label | value | next column)."""
+    words = line.words
     heights = sorted(w.bottom - w.top for w in words)
-    gap_limit = max(4.0, 0.8 * heights[len(heights) // 2])
+    gap_limit = max(4.0, 0.8 * heights[len(heights) // 2], 1.6 * space)
+    line.chunks = []
     start = 0
     for i in range(1, len(words)):
         if words[i].x0 - words[i - 1].x1 > gap_limit:
             line.chunks.append((start, i))
             start = i
     line.chunks.append((start, len(words)))
+
+
+def _make_line(index: int, words: list[Word]) -> _Line:
+    words = sorted(words, key=lambda w: w.x0)
+    line = _Line(index, words[0].page, [], min(w.top for w in words), max(w.bottom for w in words))
+    line.words = [Word(w.text, w.page, w.x0, w.top, w.x1, w.bottom, w.confidence, 0) for w in words]
     for i, w in enumerate(words):
         line.tokens.extend((t, i) for t in normalise(w.text))
     return line
@@ -822,11 +843,12 @@ def _settle_roles(columns: list[_Column], rows: list[dict[int, list[Word]]]) -> 
         values = [" ".join(w.text for w in r[k]) for r in rows if r.get(k)]
         if not values:
             continue
-        small = all(re.fullmatch(r"\d{1,5}", v) for v in values)
-        if small and "line_number" not in roles[:k] and ("line_number" not in roles or c.role == "line_number"):
-            roles[k] = "line_number"
-        elif not small and c.role == "line_number":
-            roles[k] = "item"
+        share = sum(1 for v in values if re.fullmatch(r"\d{1,5}\W?", v)) / len(values)
+        if c.role == "line_number":
+            if share == 0 and "item" not in roles:
+                roles[k] = "item"  # "No." over part numbers
+        elif share >= 0.6 and "line_number" not in roles[:k] and "line_number" not in roles[k + 1:]:
+            roles[k] = "line_number"  # "Item" over 1, 2, 3 (a misread digit or two allowed on a scan)
     seen: set[str] = set()
     for k, role in enumerate(roles):
         if role in seen:
@@ -846,10 +868,12 @@ def _row(collected: dict[int, list[Word]], columns: list[_Column], roles: list[s
         role = roles[k]
         if not role:
             continue
-        ordered = sorted(ws, key=lambda w: (w.page, round(w.top), w.x0))
+        ordered = ws  # already in reading order: line by line, left to right
         text = " ".join(w.text for w in ordered)
         if role in ("item", "buyer_part", "line_number"):
             text = _join_wrapped_id(ordered)
+            if role == "line_number":
+                text = text.strip(".:;,)(") or text
         region = _region(ordered)
         conf = min(w.confidence for w in ordered)
         if role == "quantity" and "uom" not in roles:
@@ -866,7 +890,7 @@ def _join_wrapped_id(words: list[Word]) -> str:
     """An identifier wrapped onto a second line is one identifier ("ABC-12" + "34" -> "ABC-1234")."""
     out = ""
     for i, w in enumerate(words):
-        if i and words[i - 1].page == w.page and abs(words[i - 1].top - w.top) < 2:
+        if i and words[i - 1].page == w.page and words[i - 1].line == w.line:
             out += " " + w.text
         else:
             out += w.text
