@@ -17,7 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-_PRELOAD = ["parsers.pdf.extract", "mappings.pdf.map_pdf"]
+# The console script re-imports gateway.cli in every child (multiprocessing prepares __main__): preloaded,
+# that costs nothing.
+_PRELOAD = ["gateway.cli", "gateway.pdf_documents", "parsers.pdf.extract", "mappings.pdf.map_pdf"]
 _lock = threading.Lock()
 _context: Any = None
 

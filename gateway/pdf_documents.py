@@ -83,6 +83,8 @@ def extract_and_map(data: bytes, kind: str, hints: list[Hint], partner: PartnerC
     from parsers.pdf.extract import extract_image, extract_pdf
 
     extraction = extract_image(data, hints=hints) if kind in IMAGE_KINDS else extract_pdf(data, hints=hints)
+    if not extraction.words and any(i.is_error for i in extraction.issues):
+        return PdfOutcome(None, list(extraction.issues), extraction)  # refused or unreadable: nothing to map
     email = partner.email if partner is not None else None
     document, issues = to_document(
         extraction, kind_default=email.document_kind if email else "order",

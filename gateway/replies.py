@@ -35,6 +35,26 @@ from gateway.store.models import (
 from mappings.canonical import Document
 from parsers.mime import Mail, unpack
 
+# What the sender is told, in their terms, for problems found in what they sent; other problems are told
+# in the issue's own words (they are written to name the place and the value found).
+FOR_THE_SENDER = {
+    "PDF_ENCRYPTED": "The PDF is protected with a password, so we cannot open it. Please send it without a password.",
+    "PDF_JAVASCRIPT": "The PDF contains scripts (active content), which we do not open for safety reasons. Please "
+                      "send it saved or printed as a plain PDF.",
+    "PDF_DECOMPRESSION_BOMB": "The PDF unpacks to far more data than an order needs, so we did not open it. Please "
+                              "send it saved or printed as a plain PDF.",
+    "PDF_TOO_LARGE": "The file is larger than we accept. Please send a smaller PDF (a scan at 300 dpi is plenty).",
+    "PDF_IMAGE_TOO_LARGE": "The PDF holds an image larger than we accept. Please scan at 300 dpi.",
+    "PDF_TOO_MANY_PAGES": "The PDF has more pages than an order we can read automatically.",
+    "PDF_CORRUPT": "The file is damaged or incomplete, so it could not be opened. Please send it again.",
+    "PDF_EMPTY": "The PDF has no pages.",
+    "EXTRACTION_TIMEOUT": "Reading the file took too long. Please send it again as a PDF saved from your system.",
+    "EXTRACTION_MEMORY": "The file is too large to read. Please send it again as a PDF saved from your system.",
+    "EXTRACTION_CRASHED": "The file could not be read. Please send it again as a PDF saved from your system.",
+    "MISSING_FIELD": "We could not find the purchase order number or the order lines in it.",
+    "MIME_UNREADABLE": "Your email could not be read. Please send it again with the order attached as a PDF.",
+}
+
 
 def _kind(session: Session, item: ReceivedItem) -> tuple[str, list[Document], list[str]]:
     """confirmation (on its way to the ERP), review (a person checks it first) or problem (not readable)."""
@@ -44,10 +64,16 @@ def _kind(session: Session, item: ReceivedItem) -> tuple[str, list[Document], li
         return "confirmation", documents, []
     if docs:
         return "review", documents, []
-    messages = list(session.exec(select(IssueRecord.message).where(IssueRecord.item_id == item.id,
-                                                                   IssueRecord.severity == "error")).all())
-    messages += [m for m in session.exec(select(ExceptionRecord.message).where(
-        ExceptionRecord.item_id == item.id)).all() if m not in messages]
+    found = session.exec(select(IssueRecord.code, IssueRecord.message).where(
+        IssueRecord.item_id == item.id, IssueRecord.severity == "error").order_by(col(IssueRecord.id))).all()
+    if not found:
+        found = session.exec(select(ExceptionRecord.code, ExceptionRecord.message).where(
+            ExceptionRecord.item_id == item.id)).all()
+    messages: list[str] = []
+    for code, message in found:
+        said = FOR_THE_SENDER.get(code, message)
+        if said not in messages:
+            messages.append(said)
     return "problem", [], messages
 
 
