@@ -162,7 +162,7 @@ def confirmation_text(mail: Mail, documents: list[Document], *, attachment: str 
                      "need to do anything; we will contact you if something is unclear.")
     else:
         lines.append("It has been passed on to our order processing.")
-    lines += ["If anything above is not what you ordered, please reply to this email and tell us what to "
+    lines += ["", "If anything above is not what you ordered, please reply to this email and tell us what to "
               "change.", "", "This is an automatic message from our order gateway."]
     return "\n".join(lines) + "\n"
 
