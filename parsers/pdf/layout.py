@@ -642,13 +642,23 @@ def _line_cells(line: _Line, columns: list[_Column]) -> dict[int, list[Word]]:
     return cells
 
 
+def _has_quantity(line: _Line, columns: list[_Column]) -> bool:
+    """Digits in the quantity or line-number column: a totals line never has them."""
+    roles = {c.role for c in columns}
+    wanted = ("quantity", "line_number") if roles & {"quantity", "line_number"} else NUMERIC_ROLES
+    return any(columns[k].role in wanted and any(_DIGIT.search(w.text) for w in ws)
+               for k, ws in _line_cells(line, columns).items())
+
+
 def _is_anchor(doc: _Doc, line: _Line, columns: list[_Column]) -> bool:
-    """A line that starts a row: a number where the quantity (or, without one, a price or amount) sits."""
+    """A line that starts a row: digits where a quantity, price or amount sits, or a line number. Wrapped
+    lines carry only text (a description going on), so a misread number still starts its row."""
     cells = _line_cells(line, columns)
-    roles = [c.role for c in columns]
-    wanted = ["quantity"] if "quantity" in roles else ["amount", "unit_price"]
     for k, ws in cells.items():
-        if columns[k].role in wanted and any(parse_number(w.text, doc.fmt) is not None for w in ws):
+        role = columns[k].role
+        if role in NUMERIC_ROLES and any(_DIGIT.search(w.text) for w in ws):
+            return True
+        if role == "line_number" and any(_DIGIT.search(w.text) for w in ws):
             return True
     return False
 
@@ -708,7 +718,7 @@ def _collect_body(doc: _Doc, table: _Table, start: int) -> None:
         if i in doc.furniture:
             i += 1
             continue
-        if _is_totals_line(doc, line) and not _is_anchor(doc, line, table.columns):
+        if _is_totals_line(doc, line) and not _has_quantity(line, table.columns):
             table.end_line = i
             return
         outside = line.words[0].x0 < span_x0 - 1 or line.words[-1].x1 > span_x1 + 1
