@@ -180,7 +180,7 @@ def test_image_scans_multi_page_tiff(typed: bytes) -> None:
     page.save(buf, "TIFF", dpi=(200, 200), save_all=True, append_images=[blank], compression="tiff_lzw")
     data = buf.getvalue()
     assert preflight_image(data, PdfLimits()) == []
-    result = ocr_image_result(data)
+    result = ocr_image_result(data, workers=2)
     assert result.page_sizes == [pytest.approx((595, 842), abs=2)] * 2
     assert result.pages[0].dpi == 300  # a 200-dpi scan is read at 300
     assert abs(result.pages[0].skew + 1.0) <= 0.1
@@ -207,7 +207,7 @@ def test_a_stuck_page_times_out(scan: bytes) -> None:
 
 def test_an_upside_down_scan_is_turned(typed: bytes) -> None:
     data = scanned(typed, 180.0, dpi=200)
-    result = ocr_pdf_result(data)
+    result = ocr_pdf_result(data, limits=PdfLimits(dpi=200))  # 200 dpi: three Tesseract runs, kept cheap
     assert result.pages[0].rotation == 180
     text = " ".join(w.text for w in result.words)
     assert "4711-2024" in text and "WID-1001" in text
