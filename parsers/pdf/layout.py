@@ -663,6 +663,15 @@ def _is_anchor(doc: _Doc, line: _Line, columns: list[_Column]) -> bool:
     return False
 
 
+def _is_prose(line: _Line, columns: list[_Column]) -> bool:
+    """A run of text across three or more column headings is a sentence (a note, a footer), not a row."""
+    for s, e in line.chunks:
+        a, b = line.words[s].x0, line.words[e - 1].x1
+        if sum(1 for c in columns if min(b, c.x1) - max(a, c.x0) > 0) >= 3:
+            return True
+    return False
+
+
 def _is_totals_line(doc: _Doc, line: _Line) -> bool:
     """A totals label (Subtotal, VAT, Total, ...) at the start of the line or after its first chunk."""
     return any(h.name in TOTAL_FIELDS and (h.start == 0 or line.chunks[0][1] <= h.start)
@@ -718,6 +727,13 @@ def _collect_body(doc: _Doc, table: _Table, start: int) -> None:
         if i in doc.furniture:
             i += 1
             continue
+        if _is_prose(line, table.columns):
+            height = doc.page_sizes[line.page - 1][1] if len(doc.page_sizes) >= line.page else 842.0
+            if line.top > height * 0.85:  # a page footer the scan read slightly differently each time
+                i += 1
+                continue
+            table.end_line = i
+            return
         if _is_totals_line(doc, line) and not _has_quantity(line, table.columns):
             table.end_line = i
             return
