@@ -41,6 +41,7 @@ def cfg(tmp_path: Path) -> Config:
     config = make_config(tmp_path)
     config.smtp.port = 0
     config.smtp.host = "127.0.0.1"
+    config.mail_out.outbox = tmp_path / "outbox"
     return config
 
 
