@@ -216,5 +216,50 @@ def test_attachments_are_size_bounded() -> None:
     assert embedded_files(b"%PDF-1.7 garbage") == []
 
 
+ZUGFERD_1 = """<?xml version="1.0" encoding="UTF-8"?>
+<rsm:CrossIndustryDocument xmlns:rsm="urn:ferd:CrossIndustryDocument:invoice:1p0"
+  xmlns:ram="urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:12"
+  xmlns:udt="urn:un:unece:uncefact:data:standard:UnqualifiedDataType:15">
+ <rsm:HeaderExchangedDocument><ram:ID>471102</ram:ID><ram:TypeCode>380</ram:TypeCode>
+  <ram:IssueDateTime><udt:DateTimeString format="102">20130305</udt:DateTimeString></ram:IssueDateTime>
+ </rsm:HeaderExchangedDocument>
+ <rsm:SpecifiedSupplyChainTradeTransaction>
+  <ram:ApplicableSupplyChainTradeAgreement>
+   <ram:SellerTradeParty><ram:Name>Lieferant GmbH</ram:Name></ram:SellerTradeParty>
+   <ram:BuyerTradeParty><ram:Name>Kunden AG</ram:Name></ram:BuyerTradeParty>
+   <ram:BuyerOrderReferencedDocument><ram:ID>PO-9</ram:ID></ram:BuyerOrderReferencedDocument>
+  </ram:ApplicableSupplyChainTradeAgreement>
+  <ram:ApplicableSupplyChainTradeSettlement><ram:InvoiceCurrencyCode>EUR</ram:InvoiceCurrencyCode>
+   <ram:SpecifiedTradeSettlementMonetarySummation>
+    <ram:TaxTotalAmount currencyID="EUR">37.62</ram:TaxTotalAmount>
+    <ram:GrandTotalAmount currencyID="EUR">235.62</ram:GrandTotalAmount>
+   </ram:SpecifiedTradeSettlementMonetarySummation>
+  </ram:ApplicableSupplyChainTradeSettlement>
+  <ram:IncludedSupplyChainTradeLineItem>
+   <ram:AssociatedDocumentLineDocument><ram:LineID>1</ram:LineID></ram:AssociatedDocumentLineDocument>
+   <ram:SpecifiedSupplyChainTradeAgreement><ram:NetPriceProductTradePrice>
+    <ram:ChargeAmount currencyID="EUR">9.90</ram:ChargeAmount></ram:NetPriceProductTradePrice>
+   </ram:SpecifiedSupplyChainTradeAgreement>
+   <ram:SpecifiedSupplyChainTradeDelivery><ram:BilledQuantity unitCode="C62">20</ram:BilledQuantity>
+   </ram:SpecifiedSupplyChainTradeDelivery>
+   <ram:SpecifiedTradeProduct><ram:SellerAssignedID>TB100A4</ram:SellerAssignedID>
+    <ram:Name>Trennblätter A4</ram:Name></ram:SpecifiedTradeProduct>
+  </ram:IncludedSupplyChainTradeLineItem>
+ </rsm:SpecifiedSupplyChainTradeTransaction>
+</rsm:CrossIndustryDocument>""".encode()
+
+
+def test_zugferd_1_reads_through_the_older_names() -> None:
+    found = find_embedded_xml(with_attachment("ZUGFeRD-invoice.xml", ZUGFERD_1))
+    assert found == (ZUGFERD_1, "zugferd")
+    doc, issues = map_embedded_xml(*found)
+    assert issues == [] and doc is not None
+    assert (doc.number, doc.po_number, str(doc.date), doc.currency) == ("471102", "PO-9", "2013-03-05", "EUR")
+    assert (doc.totals.amount, doc.totals.tax) == (Decimal("235.62"), Decimal("37.62"))
+    line = doc.lines[0]
+    assert (line.quantity, line.unit_price, line.description, line.item_ids) == \
+        (Decimal("20"), Decimal("9.90"), "Trennblätter A4", {"vendor_part": "TB100A4"})
+
+
 if __name__ == "__main__":
     build_samples()
