@@ -85,9 +85,9 @@ def extract_image(data: bytes, *, hints: Sequence[Hint] = (), limits: PdfLimits 
     limits = _limits(limits)
     issues: list[Issue] = []
     if limits is not None:
-        from parsers.pdf.safety import preflight
+        from parsers.pdf.safety import preflight_image
 
-        found = preflight(data, limits)
+        found = preflight_image(data, limits)
         if any(i.is_error for i in found):
             return Extraction(method="ocr", kind=None, page_count=0, issues=found)
         issues.extend(found)

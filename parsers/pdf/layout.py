@@ -465,7 +465,7 @@ def _kind(doc: _Doc) -> tuple[Literal["order", "invoice"] | None, int]:
         if line.page != first_page or line.top > height * 0.5:
             continue
         for s, e in line.chunks:
-            toks = [t for t, wi in line.tokens if s <= wi < e and not _DIGIT.search(t) and t not in ("no", "#")]
+            toks = [t for t, wi in line.tokens if s <= wi < e and not _DIGIT.search(t)]
             kind = vocab.titles.get(tuple(toks))
             if kind:
                 size = max(w.bottom - w.top for w in line.words[s:e])
@@ -953,9 +953,9 @@ def _label_fields(doc: _Doc, table: _Table | None) -> dict[str, Field]:
             for n, hit in enumerate(hits):
                 if hit.name == "_decoy" or (hit.name in PARTY_FIELDS) != party_pass or (li, hit.start) in consumed:
                     continue
-                if li == doc.title_line and hit.name in ID_FIELDS and len(line.chunks) == 1 \
-                        and hit.end == len(line.words):
-                    continue
+                if li == doc.title_line and hit.name in ID_FIELDS and any(
+                        s == hit.start and e == hit.end for s, e in line.chunks):
+                    continue  # the document's title ("PURCHASE ORDER"), not a label
                 next_hit = hits[n + 1].start if n + 1 < len(hits) else len(line.words)
                 cand = _value_for(doc, line, hit, next_hit, table)
                 if cand is not None:
