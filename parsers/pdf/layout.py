@@ -485,24 +485,18 @@ def _kind(doc: _Doc) -> tuple[Literal["order", "invoice"] | None, int]:
 def _header_columns(doc: _Doc, line: _Line, below: _Line | None) -> list[_Column] | None:
     """Columns when `line` (plus a second heading line `below`) reads as a table's heading row."""
     vocab = vocabulary()
-    words = list(line.words)
     stacked = below is not None
+    # cells: the heading line's chunks; a second heading line's chunks join the cell they sit under
+    cells: list[list[Word]] = [list(line.words[s:e]) for s, e in line.chunks]
     if below is not None:
-        words += below.words
-    # cells: words that overlap horizontally (stacked headings) or sit close together
-    cells: list[list[Word]] = []
-    gap_limit = max(4.0, 0.8 * line.height)
-    for w in sorted(words, key=lambda w: w.x0):
-        for cell in cells:
-            cx0, cx1 = min(c.x0 for c in cell), max(c.x1 for c in cell)
-            same_row = [c for c in cell if abs(c.top - w.top) < 2]
-            overlap = min(cx1, w.x1) - max(cx0, w.x0)
-            if (stacked and overlap > 0 and not same_row) or (same_row and 0 <= w.x0 - max(c.x1 for c in same_row)
-                                                                <= gap_limit):
-                cell.append(w)
-                break
-        else:
-            cells.append([w])
+        for s, e in below.chunks:
+            part = below.words[s:e]
+            x0, x1 = part[0].x0, part[-1].x1
+            under = [c for c in cells if min(x1, max(w.x1 for w in c)) - max(x0, min(w.x0 for w in c)) > 0]
+            if len(under) == 1:
+                under[0].extend(part)
+            else:
+                cells.append(list(part))
     columns: list[_Column] = []
     matched_tokens = total_tokens = 0
     for cell in cells:
@@ -797,8 +791,59 @@ def _rows(doc: _Doc, table: _Table) -> list[ExtractedLine]:
     wide = _widen_columns(body, columns)
     raw = [_row_words(group, wide) for group in groups]
     roles = _settle_roles(columns, raw)
-    rows = [_row(cells, columns, roles) for cells in raw]
-    return [r for r in rows if r.cells]
+    rows = [r for r in (_row(cells, columns, roles) for cells in raw) if r.cells]
+    _split_quantity_unit(rows)
+    _infer_line_numbers(rows)
+    return rows
+
+
+def _split_quantity_unit(rows: list[ExtractedLine]) -> None:
+    """"1M", "5'PK": a scan ran the quantity into the unit column; the digits are the quantity."""
+    for row in rows:
+        uom = row.cells.get("uom")
+        if uom is None or "quantity" in row.cells:
+            continue
+        m = re.fullmatch(r"(\d[\d.,]*)['’`]?\s*([A-Za-z]{1,5})", uom.text)
+        if m:
+            row.cells["quantity"] = Field("quantity", m.group(1), uom.confidence * 0.9, uom.region, uom.label, "table")
+            uom.text = m.group(2)
+
+
+LINE_NUMBER_INFERRED_CONFIDENCE = 0.9
+
+
+def _infer_line_numbers(rows: list[ExtractedLine]) -> None:
+    """Line numbers run 1, 2, 3 or 10, 20, 30: one a scan misread ("al" for 1, "9" for 5) is put back when
+    its neighbours on both sides agree on it; it is marked inferred, with a lower confidence."""
+    values: list[int | None] = []
+    for row in rows:
+        f = row.cells.get("line_number")
+        values.append(int(f.text) if f is not None and re.fullmatch(r"\d{1,6}", f.text) else None)
+    steps = Counter(b - a for a, b in itertools.pairwise(values) if a is not None and b is not None)
+    if not steps:
+        return
+    step, count = steps.most_common(1)[0]
+    if step <= 0 or count < max(2, len(rows) // 2):
+        return
+    last = len(rows) - 1
+    for i, row in enumerate(rows):
+        prev_v = values[i - 1] if i > 0 else None
+        next_v = values[i + 1] if i < last else None
+        before = prev_v + step if prev_v is not None else None
+        after = next_v - step if next_v is not None else None
+        if (i > 0 and before is None) or (i < last and after is None):
+            continue  # both neighbours must be readable, except at the ends
+        if before is not None and after is not None and before != after:
+            continue
+        guess = before if before is not None else after
+        if guess is None or values[i] == guess:
+            continue
+        if (before is None or after is None) and values[i] is not None:
+            continue  # at either end a readable number stands: one neighbour cannot outvote it
+        old = row.cells.get("line_number")
+        row.cells["line_number"] = Field("line_number", str(guess), LINE_NUMBER_INFERRED_CONFIDENCE,
+                                         old.region if old else row.region, old.label if old else None, "inferred")
+        values[i] = guess
 
 
 def _tight_after(body: list[_Line]) -> bool:
@@ -1099,10 +1144,10 @@ def _party(doc: _Doc, line: _Line, hit: _Hit, next_hit: int, base: float) -> _Ca
     limit = _column_limit(doc, line, hit) if not same else (
         line.words[line.chunks[line.chunk_of(line.words.index(same[-1])) + 1][0]].x0 - 1
         if line.chunk_of(line.words.index(same[-1])) + 1 < len(line.chunks) else _column_limit(doc, line, hit))
-    prev_bottom = line.bottom
+    prev_top, prev_bottom = line.top, line.bottom
     for j in range(line.index + 1, min(line.index + 1 + MAX_PARTY_LINES, len(doc.lines))):
         nxt = doc.lines[j]
-        if nxt.page != line.page or nxt.top - prev_bottom > 1.2 * nxt.height or j in doc.table_lines:
+        if nxt.page != line.page or _far_below(prev_top, prev_bottom, nxt) or j in doc.table_lines:
             break
         chunk_words = None
         for s, e in nxt.chunks:
@@ -1118,7 +1163,7 @@ def _party(doc: _Doc, line: _Line, hit: _Hit, next_hit: int, base: float) -> _Ca
             break
         block.append(chunk_words)
         used.update((j, k) for k in range(s, s + len(chunk_words)))
-        prev_bottom = nxt.bottom
+        prev_top, prev_bottom = nxt.top, nxt.bottom
         if len(block) >= MAX_PARTY_LINES:
             break
     if not block:
@@ -1132,6 +1177,13 @@ def _party(doc: _Doc, line: _Line, hit: _Hit, next_hit: int, base: float) -> _Ca
         extra.append(Field(name + ".address", "\n".join(" ".join(w.text for w in ws) for ws in block[1:]),
                            round(conf, 4), _region([w for ws in block[1:] for w in ws]), hit.wording, head.found_by))
     return _Candidate(head, (line.index, hit.start), base, extra, used)
+
+
+def _far_below(prev_top: float, prev_bottom: float, nxt: _Line) -> bool:
+    """A blank line's worth of space between two lines: the block above has ended. Measured top to top
+    (line pitch), since OCR boxes of capitals are much lower than the line they sit in."""
+    pitch = nxt.top - prev_top
+    return pitch > 2.2 * max(prev_bottom - prev_top, nxt.height, 5.0)
 
 
 def _hint_region_fields(doc: _Doc, hint: Hint) -> list[Field]:
@@ -1206,7 +1258,7 @@ def _letterhead(doc: _Doc, role: str, table: _Table | None) -> dict[str, Field]:
     prev = line
     for j in range(line.index + 1, min(line.index + 5, len(doc.lines))):
         nxt = doc.lines[j]
-        if nxt.page != line.page or nxt.top - prev.bottom > nxt.height * 1.2 or j in doc.table_lines:
+        if nxt.page != line.page or _far_below(prev.top, prev.bottom, nxt) or j in doc.table_lines:
             break
         chunk = next(((cs, ce) for cs, ce in nxt.chunks if abs(nxt.words[cs].x0 - x0) <= 12), None)
         if chunk is None or any(h.start == chunk[0] and h.name != "_decoy" for h in doc.hits.get(j, ())):
