@@ -296,3 +296,26 @@ def test_five_thousand_lines_in_bounded_time() -> None:
     ext = analyse(words, [(595.0, 842.0)] * page)
     assert time.perf_counter() - started < 10
     assert len(ext.lines) == 5000
+
+
+def _table(rows: list[tuple[str, str, str, str, str]], conf: float = 0.9) -> list[Word]:
+    words = [_w(t, x, 100) for t, x in (("Line", 40), ("Description", 100), ("Qty", 300), ("UoM", 340),
+                                        ("Price", 400), ("Amount", 480))]
+    for k, (ln, desc, qty, uom, price) in enumerate(rows):
+        y = 120 + 16 * k
+        cells = [(ln, 40), (desc, 100), (qty, 300), (uom, 340), (price, 400), ("1.00", 480)]
+        words += [Word(t, 1, x, y, x + 6 * len(t), y + 10, conf) for t, x in cells if t]
+    return words
+
+
+def test_scan_misreads_are_repaired_from_context() -> None:
+    rows = [("1", "Bolt", "1", "EA", "1.00"), ("al", "Nut", "1", "EA", "1.00"), ("3", "Pin", "", "5PK", "1.00"),
+            ("4", "Cap", "1", "EA", "1.00")]
+    ext = analyse(_table(rows), [(595.0, 842.0)], method="ocr")
+    assert [r.cells["line_number"].text for r in ext.lines] == ["1", "2", "3", "4"]
+    assert ext.lines[1].cells["line_number"].found_by == "inferred"
+    assert ext.lines[2].cells["quantity"].text == "5" and ext.lines[2].cells["uom"].text == "PK"
+    assert ext.lines[0].cells["quantity"].confidence == 0.9  # OCR's word confidence is carried
+    # a genuine gap in the numbering is left alone
+    rows = [("1", "Bolt", "1", "EA", "1.00"), ("2", "Nut", "1", "EA", "1.00"), ("5", "Pin", "1", "EA", "1.00")]
+    assert [r.cells["line_number"].text for r in analyse(_table(rows), [(595.0, 842.0)]).lines] == ["1", "2", "5"]

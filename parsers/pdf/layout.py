@@ -823,7 +823,7 @@ def _infer_line_numbers(rows: list[ExtractedLine]) -> None:
     if not steps:
         return
     step, count = steps.most_common(1)[0]
-    if step <= 0 or count < max(2, len(rows) // 2):
+    if step <= 0 or count * 2 < sum(steps.values()):
         return
     last = len(rows) - 1
     for i, row in enumerate(rows):
