@@ -221,7 +221,9 @@ def serve(config: ConfigOpt = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     typer.echo(f"edigw serving: data in {cfg.gateway.data_dir.resolve()}, ERP drop {cfg.erp.path.resolve()}, "
-               f"API on http://{cfg.gateway.http_host}:{cfg.gateway.http_port}", err=True)
+               f"API on http://{cfg.gateway.http_host}:{cfg.gateway.http_port}, "
+               + (f"SMTP on {cfg.smtp.host}:{gw.smtp.port}" if gw.smtp is not None else
+                  "SMTP not listening" + (" (see the error above)" if cfg.smtp.enabled else " (disabled)")), err=True)
     try:
         while not stop.is_set():
             time.sleep(0.2)
@@ -408,7 +410,7 @@ def user_token(name: str, label: Annotated[str, typer.Option("--label", help="wh
 
 
 def _quiet_logs() -> None:
-    for name in ("dbos", "alembic", "watchdog"):
+    for name in ("dbos", "alembic", "watchdog", "mail.log"):
         logging.getLogger(name).setLevel(logging.WARNING)
 
 

@@ -50,6 +50,8 @@ def make_config(tmp_path: Path, database_url: str | None = None) -> Config:
     config.gateway.folder_poll_seconds = 0.5
     config.gateway.folder_settle_seconds = 0.1
     config.erp.path = tmp_path / "erp"
+    config.smtp.port = 0  # any free port: tests never need 2525, nor collide on it
+    config.mail_out.outbox = tmp_path / "outbox"
     return config
 
 
