@@ -321,7 +321,7 @@ def store_document(session: Session, config: Config, item: ReceivedItem, partner
     session.add(record)
     session.flush()
     repo.audit(session, "document", item_id=item.id, document_id=record.id, to_state=ItemState.VALIDATED,
-               detail=f"{doc.kind} {doc.number} from {origin}".strip())
+               detail=f"{doc.kind} {doc.number or '(no number)'} from {origin}".strip())
     for issue in issues:
         _store_issue(session, item.id, record.id, stage, issue)
     errors = [i for i in issues if i.is_error]
