@@ -88,3 +88,24 @@ def replay(engine: Engine, item_id: str, *, actor: str = "cli", reason: str = ""
                    detail=f"replay of {original.id}{why}")
         repo.resolve_exceptions(session, original.id, actor=actor, resolution=f"replayed as {item.id}{why}")
         return Received(item.id, item.state)
+
+
+def record_refused(engine: Engine, note: bytes, *, channel: str, code: str, message: str,
+                   source_name: str = "", partner_id: str | None = None) -> str:
+    """An inbox entry for something a channel refused without keeping its bytes (too large to store).
+
+    The sender's side already has the refusal (an SMTP 552, say); this tells ops it happened. `note`
+    (what is known: envelope sender, recipients) stands in for the raw bytes, and the item never enters
+    the pipeline.
+    """
+    with session_scope(engine) as session:
+        item = ReceivedItem(id=new_id("itm"), partner_id=partner_id, channel=channel, source_name=source_name,
+                            sha256=hashlib.sha256(note).hexdigest(), size=len(note), raw=note, archived=True,
+                            summary=message[:2000])
+        session.add(item)
+        session.flush()
+        repo.audit(session, "refused", item_id=item.id, detail=message[:500])
+        repo.open_exception(session, item_id=item.id, stage="intake", code=code, message=message,
+                            partner_id=partner_id)
+        repo.set_item_state(session, item, ItemState.EXCEPTION, f"{code}: {message}"[:500])
+        return item.id

@@ -21,7 +21,7 @@ from gateway.channels.smtp import SmtpChannel, check_password, hash_password
 from gateway.config import Config, ConfigError
 from gateway.intake import Received
 from gateway.store.db import make_engine, migrate, session_scope
-from gateway.store.models import ItemState, ReceivedItem
+from gateway.store.models import ExceptionRecord, ItemState, ReceivedItem
 from parsers.mime import unpack
 from tests.conftest import make_config
 
@@ -126,7 +126,8 @@ def test_an_unknown_recipient_is_refused_at_rcpt_with_the_addresses_we_take(serv
     assert served.items() == []
 
 
-def test_oversized_mail_is_refused_with_552_and_nothing_is_stored(cfg: Config, engine: Engine) -> None:
+def test_oversized_mail_is_refused_with_552_and_ops_see_it_without_its_content(cfg: Config,
+                                                                               engine: Engine) -> None:
     cfg.smtp.max_message_bytes = 4096
     running = Running(cfg, engine)
     running.channel.start()
@@ -140,8 +141,17 @@ def test_oversized_mail_is_refused_with_552_and_nothing_is_stored(cfg: Config, e
             assert code == 552
         with pytest.raises(smtplib.SMTPSenderRefused) as refused, running.client() as c:
             c.sendmail("jane@buyer.example", ["orders@edigw.local"], big)  # SIZE= announced: refused at MAIL
-        assert refused.value.smtp_code == 552
-        assert running.items() == [] and running.received == []
+        assert refused.value.smtp_code == 552 and b"5.3.4" in refused.value.smtp_error
+        assert running.received == []  # nothing reaches the pipeline
+        items = running.items()
+        assert len(items) == 2 and all(i.state == ItemState.EXCEPTION for i in items)
+        assert all(b"yyyy" not in i.raw for i in items)  # the content was never kept
+        with session_scope(engine) as session:
+            found = session.exec(select(ExceptionRecord)).all()
+        assert [e.code for e in found] == ["MAIL_TOO_LARGE"] * 2
+        assert all("jane@buyer.example" in e.message and "4 KB limit ([smtp] max_message_bytes)" in e.message
+                   for e in found)
+        assert "to orders@edigw.local" in found[0].message or "to orders@edigw.local" in found[1].message
     finally:
         running.channel.stop()
 

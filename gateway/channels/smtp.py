@@ -25,14 +25,14 @@ import ssl
 import warnings
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, AnyStr
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from sqlalchemy import Engine
 
 from gateway.config import Config, ConfigError, SmtpConfig
-from gateway.intake import Received, receive
+from gateway.intake import Received, receive, record_refused
 from gateway.store import repo
 from gateway.store.db import session_scope
 from gateway.store.models import ItemState, ReceivedItem
@@ -209,6 +209,31 @@ class _LimitedSMTP(SMTP):
     def eof_received(self) -> bool | None:
         return None if self._turned_away else super().eof_received()
 
+    async def smtp_MAIL(self, arg: str) -> None:
+        self._mail_arg = arg or ""  # kept for a refusal at MAIL (SIZE= over the limit), which has no hook
+        await super().smtp_MAIL(arg)
+
+    async def push(self, status: AnyStr) -> None:
+        """aiosmtpd answers an oversized message with 552 and offers no hook; ops still hear of it."""
+        text = status.decode("ascii", "replace") if isinstance(status, bytes) else str(status)
+        at_data = text.startswith("552 Error: Too much mail data")
+        at_mail = text.startswith("552 Error: message size exceeds")
+        if (at_data or at_mail) and self.envelope is not None:
+            limit = self._channel.config.smtp.max_message_bytes
+            if at_data:
+                mail_from, rcpt_tos = (self.envelope.mail_from or "").strip("<>"), list(self.envelope.rcpt_tos)
+            else:
+                mail_from = getattr(self, "_mail_arg", "").partition("<")[2].partition(">")[0]
+                rcpt_tos = []
+            text = (f"552 5.3.4 Message larger than this order gateway accepts ({_size(limit)}); "
+                    "please send the order as a smaller PDF")
+            try:
+                await asyncio.get_running_loop().run_in_executor(self._channel.executor, self._channel.refused,
+                                                                 mail_from, rcpt_tos)
+            except Exception:
+                log.exception("could not record the oversized message from <%s> in the inbox", mail_from)
+        await super().push(text)
+
 
 class _Controller(Controller):
     """aiosmtpd's threaded controller, able to listen on port 0 (any free port) and report it."""
@@ -231,6 +256,10 @@ class _Controller(Controller):
             return server
 
         return bound()
+
+
+def _size(limit: int) -> str:
+    return f"{limit / 1048576:.0f} MB" if limit >= 1048576 else f"{limit // 1024} KB"
 
 
 def _is_loopback(host: str) -> bool:
@@ -276,6 +305,23 @@ class SmtpChannel:
 
     def store(self, raw: bytes, mail_from: str) -> Received:
         return store_message(self.engine, raw, mail_from=mail_from)
+
+    def refused(self, mail_from: str, rcpt_tos: list[str]) -> str:
+        """An inbox entry for a message refused as too large: who sent it, to whom, and the limit."""
+        from gateway.emailed import partner_for_sender
+
+        limit = self.config.smtp.max_message_bytes
+        with session_scope(self.engine) as session:
+            partner = partner_for_sender(session, self.config, mail_from)
+        note = with_trace_headers(b"X-EDIGW-Refused: larger than the size limit; content not kept\r\n\r\n",
+                                  mail_from, rcpt_tos)
+        to = f" to {', '.join(rcpt_tos)}" if rcpt_tos else ""
+        message = (f"A message from {mail_from or '(null sender)'}{to} was refused because "
+                   f"it is larger than the {_size(limit)} limit ([smtp] max_message_bytes); its content "
+                   "was not kept. The sender's mail server returns it to them with the reason. If such mail is "
+                   "expected, raise the limit or ask the customer to send smaller PDFs.")
+        return record_refused(self.engine, note, channel="smtp", code="MAIL_TOO_LARGE", message=message,
+                              source_name=source_name(None, mail_from), partner_id=partner.id if partner else None)
 
     def _authenticate(self, server: SMTP, session: Session, envelope: Envelope, mechanism: str,
                       auth_data: Any) -> AuthResult:
