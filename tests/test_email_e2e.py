@@ -181,3 +181,15 @@ def test_hostile_attachments_end_as_exceptions_without_harming_the_good_one(gate
     bodies = [r.get_content() for r in outbox(gateway.config)]
     assert sum("could not read" in b for b in bodies) == len(bad)
     assert not any("Traceback" in b for b in bodies)
+
+
+def test_a_suppliers_emailed_pdf_invoice_reaches_the_erp_as_an_invoice(gateway: Gateway) -> None:
+    invoice = pdf_factory.make_invoice(51, "inv_en_ruled")
+    send(gateway, mail_with("billing@contoso.example", f"Invoice {invoice.number}",
+                            [("invoice.pdf", pdf_factory.render("inv_en_ruled", invoice))],
+                            to="invoices@edigw.local"))
+    wait_for(lambda: invoice.number in erp_orders(gateway.config), 120, "the invoice at the ERP")
+    got = erp_orders(gateway.config)[invoice.number or ""]
+    assert got["kind"] == "invoice" and got["po_number"] == invoice.po_number
+    assert got["totals"]["amount"] == format(invoice.totals.amount, "f")
+    assert got["sender"] == {"qualifier": "email", "id": "billing@contoso.example"}
