@@ -54,6 +54,7 @@ _SYNONYMS = {"number": "no", "nummer": "no", "numero": "no", "num": "no", "nr": 
              "nro": "no", "#": "no"}
 _PUNCT = re.compile(r"[^\w#]+")
 _DIGIT = re.compile(r"\d")
+_SIGNS = frozenset({"-", "–", "#", ":", "/", "%", "€", "$", "£", "¥", "&"})
 
 
 # ----------------------------------------------------------------------------------------------- vocabulary
@@ -191,6 +192,43 @@ def _make_line(index: int, words: list[Word]) -> _Line:
     for i, w in enumerate(words):
         line.tokens.extend((t, i) for t in normalise(w.text))
     return line
+
+
+FUZZY_MIN_LENGTH = 5  # shorter words are too easily another word one letter away
+
+
+@cache
+def _vocabulary_variants() -> dict[str, str | None]:
+    """Every wording token and each of its one-letter deletions -> the token (None when two tokens share
+    a variant): a symmetric-deletion index, so a token one edit away is found without comparing pairs."""
+    vocab = vocabulary()
+    tokens = {t for table in (vocab.labels, vocab.columns, vocab.titles) for key in table for t in key}
+    tokens |= set(vocab.column_modifiers)
+    out: dict[str, str | None] = {}
+    for t in tokens:
+        if len(t) < FUZZY_MIN_LENGTH or not t.isalpha():
+            continue
+        for v in {t, *(t[:i] + t[i + 1:] for i in range(len(t)))}:
+            out[v] = t if out.get(v, t) == t else None
+    return out
+
+
+def _correct_ocr_tokens(lines: list[_Line]) -> None:
+    """A scan misreads a letter or two ("Cédigo", "Descripcion" without its accent is fine, "Quantlty" is not):
+    tokens one edit away from exactly one wording token are read as that token, for matching labels and
+    headings only (the words themselves, and every value, stay as read)."""
+    for line in lines:
+        line.tokens = [(_fix_token(t), wi) for t, wi in line.tokens]
+
+
+def _fix_token(t: str) -> str:
+    """The one wording token within one edit of `t`, else `t`."""
+    variants = _vocabulary_variants()
+    if len(t) < FUZZY_MIN_LENGTH or not t.isalpha() or variants.get(t) == t:
+        return t
+    cands = {variants.get(v) for v in (t, *(t[:i] + t[i + 1:] for i in range(len(t)))) if v in variants}
+    cands.discard(None)
+    return (cands.pop() or t) if len(cands) == 1 else t
 
 
 def _number_lines(lines: list[_Line]) -> None:
@@ -362,6 +400,7 @@ class _Doc:
     page_marks: set[int]
     table_lines: set[int] = field(default_factory=set)
     header_lines: set[int] = field(default_factory=set)
+    ocr: bool = False  # words from a scan: wordings matched one edit away too
     title_line: int = -1
 
 
@@ -371,7 +410,11 @@ def analyse(words: list[Word], page_sizes: list[tuple[float, float]], *, hints: 
     page_count = len(page_sizes) or (max((w.page for w in words), default=0))
     ext = Extraction(method=method, kind=None, page_count=page_count, page_sizes=list(page_sizes))
     words = [w for w in words if w.text.strip()]
+    if method == "ocr":  # specks and rule fragments read as "~", "_", "|"
+        words = [w for w in words if any(c.isalnum() for c in w.text) or w.text in _SIGNS]
     lines = _group_lines(words)
+    if method == "ocr":
+        _correct_ocr_tokens(lines)
     _number_lines(lines)
     ext.words = [w for line in lines for w in line.words]
     if not lines:
@@ -384,7 +427,7 @@ def analyse(words: list[Word], page_sizes: list[tuple[float, float]], *, hints: 
     hint_labels = {tuple(normalise(h.label)): h.field for h in hints if h.label and normalise(h.label)}
     furniture, marks = _furniture(lines, page_sizes)
     doc = _Doc(lines, list(page_sizes), _find_hits(lines, hint_labels), fmt, _day_first(lines, fmt),
-               furniture, marks)
+               furniture, marks, ocr=method == "ocr")
     ext.kind, doc.title_line = _kind(doc)
 
     table = _find_table(doc)
@@ -501,7 +544,7 @@ def _header_columns(doc: _Doc, line: _Line, below: _Line | None) -> list[_Column
     matched_tokens = total_tokens = 0
     for cell in cells:
         ordered = sorted(cell, key=lambda w: (round(w.top), w.x0))
-        tokens = [(t, i) for i, w in enumerate(ordered) for t in normalise(w.text)]
+        tokens = [(_fix_token(t) if doc.ocr else t, i) for i, w in enumerate(ordered) for t in normalise(w.text)]
         total_tokens += len(tokens)
         phrases = _match_phrases(tokens, vocab.columns)
         owned = _owned_part(tokens)
@@ -577,6 +620,10 @@ def _combine_roles(roles: list[str]) -> str:
     return roles[0]
 
 
+def _known(columns: list[_Column]) -> int:
+    return len({c.role for c in columns if c.role})
+
+
 def _find_table(doc: _Doc) -> _Table | None:
     header: tuple[int, list[_Column], set[int]] | None = None
     lines = doc.lines
@@ -586,15 +633,15 @@ def _find_table(doc: _Doc) -> _Table | None:
         below = lines[i + 1] if i + 1 < len(lines) else None
         stack_ok = (below is not None and below.page == line.page and below.top - line.bottom < line.height * 0.8
                     and not _DIGIT.search(below.text()))
-        cols = None
-        if stack_ok:
-            cols = _header_columns(doc, line, below)
-            used = {i, i + 1}
-        if cols is None:
-            cols = _header_columns(doc, line, None)
-            used = {i}
-        if cols is not None:
-            header = (i, cols, used)
+        single = _header_columns(doc, line, None)
+        stacked = _header_columns(doc, line, below) if stack_ok else None
+        # a second heading line counts only when it adds columns ("Unit" over "Price"), never when the
+        # first line already reads complete
+        if stacked is not None and (single is None or _known(stacked) > _known(single)):
+            header = (i, stacked, {i, i + 1})
+            break
+        if single is not None:
+            header = (i, single, {i})
             break
     if header is None:
         return None
