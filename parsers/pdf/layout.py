@@ -714,9 +714,16 @@ def _is_prose(line: _Line, columns: list[_Column]) -> bool:
 
 
 def _is_totals_line(doc: _Doc, line: _Line) -> bool:
-    """A totals label (Subtotal, VAT, Total, ...) at the start of the line or after its first chunk."""
-    return any(h.name in TOTAL_FIELDS and (h.start == 0 or line.chunks[0][1] <= h.start)
-               for h in doc.hits.get(line.index, ()))
+    """A totals label (Subtotal, VAT 19 %, Total USD, ...) standing alone in its chunk: "Shipping carton" in
+    a description is an item, not the freight."""
+    for h in doc.hits.get(line.index, ()):
+        if h.name not in TOTAL_FIELDS:
+            continue
+        s, e = line.chunks[line.chunk_of(h.start)]
+        rest = [w.text for w in line.words[s:h.start] + line.words[h.end:e]]
+        if all(_DIGIT.search(t) or len(t.strip(".:%")) <= 2 or _currency_code(t) for t in rest):
+            return True
+    return False
 
 
 def _same_header(doc: _Doc, table: _Table, i: int) -> set[int] | None:
@@ -748,7 +755,7 @@ def _collect_body(doc: _Doc, table: _Table, start: int) -> None:
             page = line.page
             found = None
             while j < len(lines) and lines[j].page == page:
-                found = _same_header(doc, table, j) if j not in doc.furniture else None
+                found = _same_header(doc, table, j)  # a repeated heading is page furniture too
                 if found is not None:
                     break
                 j += 1
