@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
-DocumentKind = Literal["order", "order_response", "ship_notice", "invoice"]
+DocumentKind = Literal["order", "order_response", "ship_notice", "invoice", "receipt"]
 
 # Decimals travel as strings in JSON so no float ever touches money or quantities.
 Amount = Annotated[
