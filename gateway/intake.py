@@ -9,9 +9,11 @@ bytes, original not yet archived) resumes the original item instead of creating 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from gateway.store import repo
 from gateway.store.db import session_scope
@@ -31,11 +33,18 @@ class Received:
 
 
 def receive(engine: Engine, raw: bytes, *, channel: str, partner_id: str | None = None,
-            source_name: str = "", resumable: bool = False, direction: str = "in") -> Received:
-    """Store the bytes; `resumable` channels (folders) may hand in a file again that was stored but not archived."""
+            source_name: str = "", resumable: bool = False, direction: str = "in",
+            same_as: Callable[[Session], ReceivedItem | None] | None = None) -> Received:
+    """Store the bytes; `resumable` channels (folders) may hand in a file again that was stored but not archived.
+
+    `same_as` lets a channel recognise its own kind of repeat (an email relayed twice differs only in
+    trace headers), looked up in the same transaction as the insert so no crash can split the two.
+    """
     digest = hashlib.sha256(raw).hexdigest()
     with session_scope(engine) as session:
         original = repo.find_identical(session, partner_id, digest)
+        if original is None and same_as is not None:
+            original = same_as(session)
         if resumable and original is not None and not original.archived and original.channel == channel \
                 and original.source_name == source_name:
             return Received(original.id, original.state, resumed=True)
@@ -44,8 +53,10 @@ def receive(engine: Engine, raw: bytes, *, channel: str, partner_id: str | None 
         if original is not None:
             item.state = ItemState.DUPLICATE
             item.duplicate_of = original.id
-            item.summary = (f"Identical to item {original.id} received "
-                            f"{original.received_at:%Y-%m-%d %H:%M:%S} UTC from the same partner; "
+            same = ("Identical to" if original.sha256 == digest else
+                    "Another delivery of the same message (only relay trace headers differ) as")
+            item.summary = (f"{same} item {original.id} received "
+                            f"{original.received_at:%Y-%m-%d %H:%M:%S} UTC from the same sender; "
                             "not processed again.")
         session.add(item)
         session.flush()

@@ -30,12 +30,13 @@ from typing import Any, AnyStr
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from sqlalchemy import Engine
+from sqlmodel import Session as SqlSession
 
 from gateway.config import Config, ConfigError, SmtpConfig
 from gateway.intake import Received, receive, record_refused
 from gateway.store import repo
 from gateway.store.db import session_scope
-from gateway.store.models import ItemState, ReceivedItem
+from gateway.store.models import ReceivedItem
 from parsers.mime import content_digest, message_id
 
 log = logging.getLogger("edigw.smtp")
@@ -96,32 +97,19 @@ def store_message(engine: Engine, raw: bytes, *, mail_from: str) -> Received:
     bytes from anyone are the same message). A message relayed twice differs in its trace headers,
     so a delivery with the same Message-ID as an earlier SMTP item whose *content digest* (the bytes
     without Received, Return-Path, Delivered-To, DKIM/ARC... see `parsers.mime.content_digest`) is
-    equal is marked a duplicate of it. The Message-ID narrows the candidates to a handful; the digest
-    makes sure a sender re-using a Message-ID for different content is not silently dropped.
-
-    The second check runs in its own transaction right after intake's. Should the process die
-    between the two, the sender has had no 250 and delivers again: that retry is recognised as a
-    duplicate, and the item left behind is processed once by the pipeline's restart recovery.
+    equal is a duplicate of it too. The Message-ID narrows the candidates to a handful; the digest
+    makes sure a sender re-using a Message-ID for different content is not silently dropped. Both
+    checks run in the transaction that stores the item.
     """
     msg_id = message_id(raw)
-    received = receive(engine, raw, channel="smtp", source_name=source_name(msg_id, mail_from))
-    if received.state != ItemState.RECEIVED or not msg_id:
-        return received
-    digest = content_digest(raw)
-    with session_scope(engine) as session:
-        for earlier in repo.smtp_deliveries(session, msg_id):
-            if earlier.id == received.item_id or content_digest(earlier.raw) != digest:
-                continue
-            item = session.get(ReceivedItem, received.item_id)
-            if item is None or item.state != ItemState.RECEIVED:
-                break
-            item.duplicate_of = earlier.id
-            item.summary = (f"Another delivery of message {msg_id} (item {earlier.id}, received "
-                            f"{earlier.received_at:%Y-%m-%d %H:%M:%S} UTC); only relay trace headers differ. "
-                            "Not processed again.")
-            repo.set_item_state(session, item, ItemState.DUPLICATE, detail=item.summary)
-            return Received(item.id, ItemState.DUPLICATE, duplicate_of=earlier.id)
-    return received
+
+    def earlier_delivery(session: SqlSession) -> ReceivedItem | None:
+        if not msg_id:
+            return None
+        digest = content_digest(raw)
+        return next((e for e in repo.smtp_deliveries(session, msg_id) if content_digest(e.raw) == digest), None)
+
+    return receive(engine, raw, channel="smtp", source_name=source_name(msg_id, mail_from), same_as=earlier_delivery)
 
 
 # --- the SMTP dialogue ---------------------------------------------------------------------------------
