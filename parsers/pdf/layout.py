@@ -401,6 +401,7 @@ class _Doc:
     table_lines: set[int] = field(default_factory=set)
     header_lines: set[int] = field(default_factory=set)
     ocr: bool = False  # words from a scan: wordings matched one edit away too
+    pitch: float = 12.0  # the usual distance from one line's top to the next one's
     title_line: int = -1
 
 
@@ -427,7 +428,7 @@ def analyse(words: list[Word], page_sizes: list[tuple[float, float]], *, hints: 
     hint_labels = {tuple(normalise(h.label)): h.field for h in hints if h.label and normalise(h.label)}
     furniture, marks = _furniture(lines, page_sizes)
     doc = _Doc(lines, list(page_sizes), _find_hits(lines, hint_labels), fmt, _day_first(lines, fmt),
-               furniture, marks, ocr=method == "ocr")
+               furniture, marks, ocr=method == "ocr", pitch=_line_pitch(lines))
     ext.kind, doc.title_line = _kind(doc)
 
     table = _find_table(doc)
@@ -457,6 +458,12 @@ def analyse(words: list[Word], page_sizes: list[tuple[float, float]], *, hints: 
         fields["number"] = Field("number", src.text, src.confidence, src.region, src.label, src.found_by, src.value)
     ext.fields = fields
     return ext
+
+
+def _line_pitch(lines: list[_Line]) -> float:
+    pitches = [b.top - a.top for a, b in itertools.pairwise(lines)
+               if a.page == b.page and 0 < b.top - a.top < 3 * max(a.height, b.height, 5.0)]
+    return statistics.median(pitches) if pitches else 12.0
 
 
 def _number_format(lines: list[_Line]) -> NumberFormat | None:
@@ -1201,7 +1208,7 @@ def _party(doc: _Doc, line: _Line, hit: _Hit, next_hit: int, base: float) -> _Ca
     prev_top, prev_bottom = line.top, line.bottom
     for j in range(line.index + 1, min(line.index + 1 + MAX_PARTY_LINES, len(doc.lines))):
         nxt = doc.lines[j]
-        if nxt.page != line.page or _far_below(prev_top, prev_bottom, nxt) or j in doc.table_lines:
+        if nxt.page != line.page or _far_below(doc, prev_top, prev_bottom, nxt) or j in doc.table_lines:
             break
         chunk_words = None
         for s, e in nxt.chunks:
@@ -1233,11 +1240,11 @@ def _party(doc: _Doc, line: _Line, hit: _Hit, next_hit: int, base: float) -> _Ca
     return _Candidate(head, (line.index, hit.start), base, extra, used)
 
 
-def _far_below(prev_top: float, prev_bottom: float, nxt: _Line) -> bool:
+def _far_below(doc: _Doc, prev_top: float, prev_bottom: float, nxt: _Line) -> bool:
     """A blank line's worth of space between two lines: the block above has ended. Measured top to top
-    (line pitch), since OCR boxes of capitals are much lower than the line they sit in."""
+    against the document's usual line pitch, since OCR boxes of capitals are much lower than their line."""
     pitch = nxt.top - prev_top
-    return pitch > 2.2 * max(prev_bottom - prev_top, nxt.height, 5.0)
+    return pitch > max(2.2 * max(prev_bottom - prev_top, nxt.height, 5.0), 1.5 * doc.pitch)
 
 
 def _hint_region_fields(doc: _Doc, hint: Hint) -> list[Field]:
@@ -1305,6 +1312,24 @@ def _letterhead(doc: _Doc, role: str, table: _Table | None) -> dict[str, Field]:
     if best is None:
         return {}
     size, line, s, e = best
+    # big type sits further apart than body text: neighbouring chunks of the same size are the same name
+    titles = vocabulary().titles
+    k = line.chunks.index((s, e))
+    while k + 1 < len(line.chunks):
+        ns, ne = line.chunks[k + 1]
+        words = line.words[ns:ne]
+        if (words[0].x0 - line.words[e - 1].x1 > 1.2 * size or max(w.bottom - w.top for w in words) < 0.6 * size
+                or tuple(t for t, wi in line.tokens if ns <= wi < ne) in titles):
+            break
+        e, k = ne, k + 1
+    k = line.chunks.index(next(c for c in line.chunks if c[0] == s))
+    while k > 0:
+        ps, pe = line.chunks[k - 1]
+        words = line.words[ps:pe]
+        if (line.words[s].x0 - words[-1].x1 > 1.2 * size or max(w.bottom - w.top for w in words) < 0.6 * size
+                or tuple(t for t, wi in line.tokens if ps <= wi < pe) in titles):
+            break
+        s, k = ps, k - 1
     name_words = line.words[s:e]
     x0 = name_words[0].x0
     address: list[str] = []
@@ -1312,7 +1337,7 @@ def _letterhead(doc: _Doc, role: str, table: _Table | None) -> dict[str, Field]:
     prev = line
     for j in range(line.index + 1, min(line.index + 5, len(doc.lines))):
         nxt = doc.lines[j]
-        if nxt.page != line.page or _far_below(prev.top, prev.bottom, nxt) or j in doc.table_lines:
+        if nxt.page != line.page or _far_below(doc, prev.top, prev.bottom, nxt) or j in doc.table_lines:
             break
         chunk = next(((cs, ce) for cs, ce in nxt.chunks if abs(nxt.words[cs].x0 - x0) <= 12), None)
         if chunk is None or any(h.start == chunk[0] and h.name != "_decoy" for h in doc.hits.get(j, ())):
