@@ -24,7 +24,7 @@ from sqlalchemy import insert
 from gateway.config import load_config
 from gateway.matching import holds
 from gateway.store.db import make_engine, migrate, session_scope
-from gateway.store.models import DocumentRecord, ItemState, ReceivedItem
+from gateway.store.models import DocumentRecord, InvoicePO, ItemState, ReceivedItem
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,7 +45,7 @@ def fill(engine: object, pos: int, lines: int) -> None:
     now = dt.datetime.now(dt.UTC)
     batch = 5000
     for start in range(0, pos, batch):
-        items, docs = [], []
+        items, docs, billed = [], [], []
         for n in range(start, min(pos, start + batch)):
             po = f"PO{n:07d}"
             for direction, kind, number in (("out", "order", po), ("in", "invoice", f"INV{n:07d}")):
@@ -58,9 +58,12 @@ def fill(engine: object, pos: int, lines: int) -> None:
                              "number": number, "po_number": po, "partner_id": "acme", "test": False,
                              "state": ItemState.ON_HOLD if held else ItemState.DELIVERED,
                              "content": document(kind, number, po, lines), "created_at": now})
+                if kind == "invoice":  # indexed as the gateway does when it matches an invoice
+                    billed.append({"document_id": f"doc_{kind[:3]}{n:09d}", "po_number": po, "partner_id": "acme"})
         with session_scope(engine) as s:  # type: ignore[arg-type]
             s.execute(insert(ReceivedItem), items)
             s.execute(insert(DocumentRecord), docs)
+            s.execute(insert(InvoicePO), billed)
 
 
 def main() -> None:

@@ -257,12 +257,10 @@ def record_receipt(gw: Gateway, partner_id: str, receipt: dict[str, Any], *, act
         raise ActionRefused(f"unknown partner {partner_id!r}")
     with session_scope(gw.engine) as session:
         try:
-            pos = holds.store_receipt(session, partner_id, receipt)
+            pos, released = holds.receive(session, gw.config, partner_id, receipt)
         except (ValueError, KeyError, ArithmeticError) as exc:
             raise ActionRefused(f"the receipt cannot be recorded: {exc}") from exc
         repo.audit(session, "receipt", actor=actor, detail=f"{partner_id}: goods received for {', '.join(pos)}")
-        session.flush()
-        released = holds.reevaluate(session, gw.config, partner_id, pos)
         by_item = [(session.get(DocumentRecord, d).item_id, d) for d in released]  # type: ignore[union-attr]
     for item_id, document_id in by_item:
         deliver_now(gw, item_id, [document_id], "receipt")

@@ -153,6 +153,9 @@ class MatchingConfig(_Model):
     mode: Literal["three_way", "two_way"] = "three_way"
     tolerances: dict[str, Any] = Field(default_factory=dict)  # see gateway.matching.tolerances
     units: dict[str, Any] = Field(default_factory=dict)  # see gateway.matching.uom
+    # Per item, keyed like tolerances.items ("upc:012345678905", "buyer_part:FREIGHT"): { mode = "two_way" }.
+    # The item's mode wins over the partner's match_mode and `mode` (see gateway.matching.items).
+    items: dict[str, dict[Literal["mode"], Literal["three_way", "two_way"]]] = Field(default_factory=dict)
 
 
 # --- Email: SMTP intake and outgoing mail (issue 5) ----------------------------------------------------

@@ -352,6 +352,10 @@ def store_document(session: Session, config: Config, item: ReceivedItem, partner
         session.flush()
         planned.deliver.extend(i for i in holds.reevaluate(session, config, partner.id, holds.po_numbers_of(doc))
                                if i != record.id)
+    if partner is not None and partner.match_invoices and doc.kind == "receipt":
+        # --- a partner's receiving advice (861 / 944) counts as goods received, like the ERP's (issue 6) ---
+        session.flush()
+        planned.deliver.extend(holds.receive_document(session, config, partner, record, doc))
     planned.deliver.append(record.id)
     if doc.kind == "order" and partner is not None and partner.order_response == "on_delivery":
         planned.respond.append(record.id)

@@ -16,6 +16,7 @@ from gateway.matching.engine import (
     Variance,
     match,
 )
+from gateway.matching.items import ItemModes
 from gateway.matching.tolerances import (
     DEFAULTS,
     DIMENSIONS,
@@ -34,6 +35,7 @@ __all__ = [
     "REASONS",
     "Check",
     "Dimension",
+    "ItemModes",
     "Limit",
     "LineResult",
     "MatchInput",

@@ -4,7 +4,8 @@ Pure and deterministic: documents in, a `MatchResult` out, no store and no clock
 re-run it whenever a receipt, a ship notice, a PO change or another invoice arrives, and a hold whose
 cause is gone simply comes back "matched".
 
-How an invoice is judged (three-way by default, two-way ignores receipts):
+How an invoice is judged (three-way by default, two-way ignores receipts; the mode may be set per item,
+`item_modes`, which wins over the partner's and the global mode for the lines of that item):
 
 1. Orders are folded per PO number: the original, then change orders in date order (`replace`
    replaces every line, `change` replaces the lines it names and adds new ones, a line with status
@@ -47,12 +48,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
-from gateway.matching.items import conflicting, item_keys
+from gateway.matching.items import ItemModes, Mode, conflicting, item_keys
 from gateway.matching.tolerances import Check, Dimension, Tolerances, _num
 from gateway.matching.uom import UnitConverter, unit
 from mappings.canonical import Document, Line
 
-Mode = Literal["three_way", "two_way"]
 Outcome = Literal["matched", "matched_within_tolerance", "awaiting_receipt", "on_hold"]
 
 ZERO = Decimal(0)
@@ -151,6 +151,7 @@ class LineResult:
     received: Decimal | None = None
     billed_before: Decimal | None = None  # earlier invoices on the PO line
     billed_total: Decimal | None = None  # earlier invoices plus every line of this invoice on the PO line
+    mode: Mode | None = None  # two- or three-way for this line (the item's setting, else the invoice's)
     reasons: list[Reason] = field(default_factory=list)
     variances: list[Variance] = field(default_factory=list)
 
@@ -159,7 +160,7 @@ class LineResult:
                 "po_number": self.po_number, "po_line_number": self.po_line_number, "uom": self.uom,
                 "quantity": _s(self.quantity), "unit_price": _s(self.unit_price),
                 "po_unit_price": _s(self.po_unit_price), "ordered": _s(self.ordered), "received": _s(self.received),
-                "billed_before": _s(self.billed_before), "billed_total": _s(self.billed_total),
+                "billed_before": _s(self.billed_before), "billed_total": _s(self.billed_total), "mode": self.mode,
                 "reasons": [r.to_dict() for r in self.reasons], "variances": [v.to_dict() for v in self.variances]}
 
 
@@ -370,7 +371,8 @@ def _locate(orders: dict[str, _Order], po: str | None, line_number: str | None,
 
 def match(invoice: Document, po_lines: Sequence[Document | Line], receipts: Sequence[Receipt | Document] = (),
           prior_invoices: Sequence[Document] = (), tolerances: Tolerances | None = None,
-          units: UnitConverter | None = None, mode: Mode = "three_way", *, partner: str | None = None) -> MatchResult:
+          units: UnitConverter | None = None, mode: Mode = "three_way", *, partner: str | None = None,
+          item_modes: ItemModes | None = None) -> MatchResult:
     """Match one invoice (or credit note).
 
     `po_lines`: the purchase orders as canonical order documents (originals and change orders) and/or
@@ -378,14 +380,15 @@ def match(invoice: Document, po_lines: Sequence[Document | Line], receipts: Sequ
     `receipts`: `Receipt` records and ship-notice documents that count as received (the caller
     decides which count). `prior_invoices`: invoices and credit notes already accepted for those POs,
     not including `invoice`. `partner`: the supplier's partner id, for partner tolerances and
-    duplicate detection (else the sender identity is used).
+    duplicate detection (else the sender identity is used). `item_modes`: two- or three-way per item,
+    over `mode` for the lines of those items.
     """
     tolerances = tolerances if tolerances is not None else _DEFAULT_TOLERANCES
     units = units if units is not None else _DEFAULT_UNITS
-    run = _Run(invoice, tolerances, units, mode, partner)
+    run = _Run(invoice, tolerances, units, mode, partner, item_modes)
     orders = _fold_orders(po_lines)
     run.orders = orders
-    if mode == "three_way":
+    if mode == "three_way" or (item_modes is not None and item_modes.any_three_way):
         for receipt in receipts:
             run.receive(receipt)
     for prior in prior_invoices:
@@ -420,11 +423,12 @@ class _Run:
     """The state of one match: the folded orders with their cumulative counters, then the verdict."""
 
     def __init__(self, invoice: Document, tolerances: Tolerances, units: UnitConverter, mode: Mode,
-                 partner: str | None) -> None:
+                 partner: str | None, item_modes: ItemModes | None = None) -> None:
         self.invoice = invoice
         self.tol = tolerances
         self.units = units
         self.mode = mode
+        self.item_modes = item_modes
         self.partner = partner
         self.orders: dict[str, _Order] = {}
         self.notes: list[str] = []
@@ -573,6 +577,7 @@ class _Run:
         res.ordered, res.billed_before = pl.ordered, pl.billed_before
         res.billed_total = pl.billed_before + pl.billed_now
         item = pl.keys | keys
+        res.mode = self._line_mode(item)
         held = False
         # Price and amount: per PO unit, against the (changed) order price. Credits give back what was billed.
         if not credit and res.unit_price is not None and pl.unit_price is not None and res.quantity is not None:
@@ -621,8 +626,8 @@ class _Run:
                     "QTY_OVER_ORDERED", c_ord, line.line_number,
                     f"{label}: {_num(total)} {ucode} billed in all{before} against {_num(pl.ordered)} {ucode} "
                     f"ordered on {where}: {_num(c_ord.difference)} {ucode} over; the limit is {_limit(c_ord)}."))
-            res.received = pl.received if self.mode == "three_way" else None
-            if self.mode == "three_way":
+            res.received = pl.received if res.mode == "three_way" else None
+            if res.mode == "three_way":
                 c_rec, v = self._check("quantity_vs_received", pl.received, total, item, line.line_number)
                 if v is not None and v.difference > 0:
                     res.variances.append(v)
@@ -645,6 +650,11 @@ class _Run:
             res.outcome = "on_hold"
         elif res.outcome == "matched" and res.variances:
             res.outcome = "matched_within_tolerance"
+
+    def _line_mode(self, keys: frozenset[str]) -> Mode:
+        """The item's mode where configuration names the item, else the invoice's (partner, then global)."""
+        found = self.item_modes.for_item(keys) if self.item_modes else None
+        return found[0] if found is not None else self.mode
 
     @staticmethod
     def _reason(code: str, c: Check, line_number: str | None, message: str) -> Reason:

@@ -9,7 +9,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Column, DateTime, LargeBinary, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, LargeBinary, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -361,3 +361,18 @@ class MailReply(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=_ts())
     sent_at: dt.datetime | None = Field(default=None, sa_column=_ts(nullable=True))
     sent_to: str | None = Field(default=None, max_length=1024)
+
+
+class InvoicePO(SQLModel, table=True):
+    """Every purchase order an invoice bills (header and lines): how a receipt finds the invoices it may release.
+
+    An invoice billing several POs on its lines carries one of them (or none) in its header; a receipt
+    for any of the others must still re-run its match, so each (invoice, PO) pair is a row.
+    """
+
+    __tablename__ = "invoice_po"
+    __table_args__ = (Index("ix_invoice_po_partner_po", "partner_id", "po_number"),)
+
+    document_id: str = Field(primary_key=True, foreign_key="document.id", max_length=40)
+    po_number: str = Field(primary_key=True, max_length=64)
+    partner_id: str = Field(max_length=64)
