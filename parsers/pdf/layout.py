@@ -136,21 +136,24 @@ class _Line:
 
 
 def _group_lines(words: Sequence[Word]) -> list[_Line]:
-    """Words into visual lines per page: a word joins a line when its middle lies within the line's band."""
+    """Words into visual lines per page: a word joins a line when its middle lies within the line's band
+    (centred on the mean middle of the words so far, as tall as the tallest), so a descender or a bigger
+    word next to a title does not start a line of its own."""
     lines: list[_Line] = []
     ordered = sorted(words, key=lambda w: (w.page, (w.top + w.bottom) / 2, w.x0))
     current: list[Word] = []
-    band = (0, 0.0, 0.0)
+    page, mids, tallest = 0, 0.0, 1.0
     for w in ordered:
         mid = (w.top + w.bottom) / 2
-        if current and w.page == band[0] and band[1] <= mid <= band[2]:
+        if current and w.page == page and abs(mid - mids / len(current)) <= 0.45 * tallest:
             current.append(w)
+            mids += mid
+            tallest = max(tallest, min(w.bottom - w.top, 2 * tallest))
             continue
         if current:
             lines.append(_make_line(len(lines), current))
         current = [w]
-        height = max(w.bottom - w.top, 1.0)
-        band = (w.page, mid - height * 0.45, mid + height * 0.45)
+        page, mids, tallest = w.page, mid, max(w.bottom - w.top, 1.0)
     if current:
         lines.append(_make_line(len(lines), current))
     space = _space_width(lines)
