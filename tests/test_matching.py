@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.matching import (
+    ItemModes,
     MatchInput,
     Receipt,
     Tolerance,
@@ -250,6 +251,74 @@ def test_two_way_mode_ignores_receipts() -> None:
     # Still checked against what was ordered.
     over = match(invoice(line("1", "11", "20.00")), [PO_4711], [received("11")], [], mode="two_way")
     assert codes(over) == ["QTY_OVER_ORDERED"]
+
+
+def test_a_service_item_is_two_way_on_a_three_way_invoice() -> None:
+    """Installation is never received: configured two-way per item, it matches against the order alone."""
+    install = line("3", "1", "250.00", buyer_part="SVC-INSTALL")
+    po = order(WIDGETS, GADGETS, install)
+    modes = ItemModes.from_dict({"buyer_part:SVC-INSTALL": "two_way"})
+    inv = invoice(line("1", "10", "20.00"), line("2", "5", "100.00"), line("3", "1", "250.00"))
+    result = match(inv, [po], ALL_IN, [], item_modes=modes)
+    assert result.outcome == "matched" and result.mode == "three_way"
+    assert [ln.mode for ln in result.lines] == ["three_way", "three_way", "two_way"]
+    assert result.lines[2].received is None and result.lines[0].received == D(10)
+    # Without the item setting the service line waits for a receipt that never comes.
+    assert match(inv, [po], ALL_IN, []).lines[2].outcome == "awaiting_receipt"
+    # Still held when billed beyond what was ordered.
+    over = match(invoice(line("3", "2", "250.00")), [po], ALL_IN, [], item_modes=modes)
+    assert codes(over) == ["QTY_OVER_ORDERED"]
+
+
+def test_a_three_way_item_on_a_two_way_supplier_waits_for_its_goods() -> None:
+    """The supplier is two-way, but widgets (by GTIN or buyer part) must be received before they are paid."""
+    modes = ItemModes.from_dict({"W-100": "three_way"})  # a bare value names the item by any kind of id
+    inv = invoice(line("1", "10", "20.00"), line("2", "5", "100.00"))
+    result = match(inv, [PO_4711], [], [], mode="two_way", item_modes=modes)
+    assert result.outcome == "awaiting_receipt" and result.mode == "two_way"
+    assert [(ln.mode, ln.outcome) for ln in result.lines] == [("three_way", "awaiting_receipt"),
+                                                             ("two_way", "matched")]
+    # The receipts count for the three-way item even though the invoice as a whole is two-way.
+    assert match(inv, [PO_4711], [received("10", "1")], [], mode="two_way", item_modes=modes).outcome == "matched"
+    assert json.loads(json.dumps(result.to_dict()))["lines"][0]["mode"] == "three_way"
+
+
+def test_item_mode_precedence_item_over_partner_over_global() -> None:
+    """The most specific setting decides; two item settings naming one line disagree: three-way wins."""
+    modes = ItemModes.from_dict({"buyer_part:W-100": "two_way", "vendor_part:ACM-W": "three_way",
+                                 "G-200": "two_way", "ACM-X": None})
+    assert modes.for_item(frozenset({"buyer_part:W-100", "vendor_part:ACM-W"})) == ("three_way", "vendor_part:ACM-W")
+    assert modes.for_item(frozenset({"buyer_part:G-200"})) == ("two_way", "G-200")
+    assert modes.for_item(frozenset({"buyer_part:OTHER"})) is None  # the partner's or the global mode applies
+    assert modes.any_three_way and not ItemModes.from_dict({})
+    try:
+        ItemModes.from_dict({"W-100": "one_way"})
+    except ValueError as exc:
+        assert "matching.items.W-100.mode" in str(exc) and "two_way" in str(exc)
+    else:
+        raise AssertionError("an unknown mode must be refused")
+    # Partner two-way, global three-way, item three-way: the item line waits, the other matches two-way.
+    inv = invoice(line("1", "10", "20.00"), line("2", "5", "100.00"))
+    partner_mode = "two_way"  # PartnerConfig.match_mode, which wins over [matching] mode = "three_way"
+    result = match(inv, [PO_4711], [], [], mode=partner_mode,
+                   item_modes=ItemModes.from_dict({"upc:012345678905": "three_way", "W-100": "three_way"}))
+    assert [ln.outcome for ln in result.lines] == ["awaiting_receipt", "matched"]
+
+
+def test_item_modes_in_the_configuration() -> None:
+    from pydantic import ValidationError
+
+    from gateway.config import MatchingConfig
+
+    cfg = MatchingConfig.model_validate({"mode": "three_way", "items": {"buyer_part:SVC-INSTALL": {"mode": "two_way"}}})
+    assert cfg.items == {"buyer_part:SVC-INSTALL": {"mode": "two_way"}}
+    for bad in ({"x": {"mode": "sometimes"}}, {"x": {"tolerance": "1"}}):
+        try:
+            MatchingConfig.model_validate({"items": bad})
+        except ValidationError as exc:
+            assert "items.x" in str(exc)
+        else:
+            raise AssertionError(f"{bad} must be refused")
 
 
 def test_tolerance_precedence_strictest_wins() -> None:

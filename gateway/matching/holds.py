@@ -94,9 +94,9 @@ def _prior_invoices(session: Session, partner_id: str, po_numbers: list[str], ex
     # By header PO, and by any PO on the lines (invoices indexed when they were matched): two indexed
     # look-ups, since one query with OR would scan every document.
     accepted = [ItemState.DELIVERED, ItemState.ACKNOWLEDGED]
-    rows = session.exec(select(DocumentRecord.id, DocumentRecord.content).where(
+    rows = list(session.exec(select(DocumentRecord.id, DocumentRecord.content).where(
         DocumentRecord.partner_id == partner_id, DocumentRecord.kind == "invoice", DocumentRecord.id != exclude,
-        col(DocumentRecord.state).in_(accepted), col(DocumentRecord.po_number).in_(po_numbers))).all()
+        col(DocumentRecord.state).in_(accepted), col(DocumentRecord.po_number).in_(po_numbers))).all())
     rows += session.exec(select(DocumentRecord.id, DocumentRecord.content)
                          .join(InvoicePO, col(InvoicePO.document_id) == col(DocumentRecord.id))
                          .where(InvoicePO.partner_id == partner_id, col(InvoicePO.po_number).in_(po_numbers),
