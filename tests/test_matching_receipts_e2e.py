@@ -92,6 +92,7 @@ def test_an_861_from_the_partner_releases_the_invoice_waiting_for_the_goods(
     assert invoice["match"]["outcome"] == "matched"
     assert [ln["received"] for ln in invoice["match"]["lines"]] == [ln["quantity"] for ln in po["lines"]]
     assert states(api, token, "MATCH_AWAITING_RECEIPT") == []
+    wait_for(lambda: "RCV-861" in delivered(config, "receipt"), 30, "the receipt at the ERP")
     receipt = delivered(config, "receipt")["RCV-861"]  # the receipt goes to the ERP like every document
     assert receipt["po_number"] == "PO-861-1" and receipt["source"]["set"] == "861"
     wait_for(lambda: acknowledged(config, "861", 402), 30, "a 997 accepting the 861")
@@ -126,5 +127,6 @@ def test_a_944_from_the_warehouse_releases_the_invoice_and_an_invoice_billing_tw
     invoice = delivered_invoices(config)["INV-944"]
     assert invoice["match"]["outcome"] == "matched"
     assert {ln["po_number"] for ln in invoice["match"]["lines"]} == {"PO-944-A", "PO-944-B"}
+    wait_for(lambda: "WR-944" in delivered(config, "receipt"), 30, "the receipt at the ERP")
     assert delivered(config, "receipt")["WR-944"]["source"]["set"] == "944"
     wait_for(lambda: acknowledged(config, "944", 412), 30, "a 997 accepting the 944")
