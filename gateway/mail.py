@@ -132,7 +132,7 @@ def _line_text(line: Line, currency: str | None) -> str:
 
 def _document_text(doc: Document) -> list[str]:
     kind = {"order": "Purchase order", "invoice": "Invoice", "ship_notice": "Ship notice",
-            "order_response": "Order response"}.get(doc.kind, "Document")
+            "order_response": "Order response", "receipt": "Receiving advice"}.get(doc.kind, "Document")
     head = f"{kind} {doc.number or doc.po_number or '(no number found)'}"
     if doc.date:
         head += f", dated {doc.date:%Y-%m-%d}"

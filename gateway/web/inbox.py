@@ -58,7 +58,7 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 COUNT_CAP = 10_000  # "10,000+": counting every match of a broad filter is not worth a slow page
 SEARCH_CAP = 1000  # a document or PO number matching more open exceptions than this is not a search
-KINDS = ("order", "order_response", "ship_notice", "invoice")
+KINDS = ("order", "order_response", "ship_notice", "invoice", "receipt")
 KNOWN_CHANNELS = ("folder", "sftp", "smtp", "http", "api", "cli", "inbox")
 AGE_BUCKETS: dict[str, tuple[str, dt.timedelta | None, dt.timedelta | None]] = {
     # name: (label, at least this old, younger than this)
