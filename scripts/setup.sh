@@ -23,9 +23,13 @@ if [ "${1:-}" = "--system-test-packages" ]; then
   exit 0
 fi
 
-# Tesseract reads scanned purchase orders (English and German language data).
-if ! command -v tesseract >/dev/null 2>&1 || ! ls /usr/share/tesseract-ocr/*/tessdata/deu.traineddata >/dev/null 2>&1; then
-  apt_install tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu
+# Tesseract reads scanned purchase orders (English, German, French and Spanish language data:
+# parsers.pdf.ocr.LANGUAGES reads with all four, so accented names come back with their accents).
+if ! command -v tesseract >/dev/null 2>&1 \
+    || ! ls /usr/share/tesseract-ocr/*/tessdata/deu.traineddata >/dev/null 2>&1 \
+    || ! ls /usr/share/tesseract-ocr/*/tessdata/fra.traineddata >/dev/null 2>&1 \
+    || ! ls /usr/share/tesseract-ocr/*/tessdata/spa.traineddata >/dev/null 2>&1; then
+  apt_install tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa
 fi
 
 VENV="${1:-.venv}"

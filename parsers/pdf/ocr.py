@@ -40,6 +40,10 @@ from parsers.pdf.safety import PdfLimits
 # narrow line-number column) and psm 11 484, at the same or more CPU. Language: "eng" alone found 490,
 # "eng+deu" 488 (deu sometimes drops the decimal point of "0.25") at ~25 % more CPU.
 PSM = 6
+# English and German, French and Spanish together: on 22 binarised scanned pages the four read 98.2 % of
+# tokens right (eng+deu 97.6 %) and 72 % of accented words (58 %: "García" came back as "Garcia"), at
+# no measurable extra time per page.
+LANGUAGES = "eng+deu+fra+spa"
 LOW_CONFIDENCE = 0.55  # mean word confidence under which a page is suspect (upside down, photo, fax)
 MAX_SKEW = 8.0  # degrees; scanners and phone photos of a sheet stay well inside this
 
@@ -170,13 +174,42 @@ def _long_runs(dark: np.ndarray, length: int, axis: int) -> np.ndarray:
     return covered > 0
 
 
+def binarise(img: Image.Image) -> Image.Image:
+    """Near-black ink on white paper: the page divided by its own paper tone, then stretched about
+    Otsu's level.
+
+    Scans come with grey paper, uneven light, shaded rows and sensor noise; Tesseract's own global
+    threshold then smears small marks (a decimal point read as "7", "1.72" as "172"). The paper tone is
+    the local maximum over ~1/8 in at 1/8 scale, which follows lighting gradients and shaded table rows
+    but not strokes. Everything lighter than just above Otsu's level becomes white; below it a short
+    ramp keeps the ink's grey edges (a hard 0/255 threshold read as well, but Tesseract then dropped an
+    18 pt bold title line). On the 33 scanned benchmark POs field F1 rose from 0.914 to 0.972."""
+    from PIL import ImageFilter
+
+    gray = img.convert("L")
+    factor = 8 if min(gray.size) >= 400 else 1
+    small = gray.reduce(factor) if factor > 1 else gray
+    background = small.filter(ImageFilter.MaxFilter(5)).resize(gray.size, Image.Resampling.BILINEAR)
+    norm = np.asarray(gray, dtype=np.float32)
+    bg = np.maximum(np.asarray(background, dtype=np.float32), 1.0)
+    np.divide(norm, bg, out=norm)
+    norm *= 255.0
+    np.clip(norm, 0, 255, out=norm)
+    level = _otsu(norm[::2, ::2].astype(np.uint8))
+    low, high = max(0.0, level - 60.0), min(255.0, level + 5.0)
+    norm -= low
+    norm *= 255.0 / (high - low)
+    np.clip(norm, 0, 255, out=norm)
+    return Image.fromarray(norm.astype(np.uint8), mode="L")
+
+
 def remove_gridlines(img: Image.Image, dpi: float = 300.0) -> Image.Image:
     """The page with table rules painted white: dark runs longer than a word is wide (horizontal,
     0.4 in) or taller than a heading letter (vertical, 0.5 in). Text crossing a rule keeps its strokes
     except where they overlap the rule itself."""
     gray = img.convert("L")
     arr = np.asarray(gray)
-    dark = arr < min(_otsu(arr), 200)
+    dark = arr <= min(_otsu(arr[::2, ::2]), 200)  # <=: on a binary page Otsu's level is 0
     # Bridge one-pixel breaks a scanner leaves in a rule, so a broken rule still counts as one run.
     bridged_h = dark.copy()
     bridged_h[:, 1:-1] |= dark[:, :-2] & dark[:, 2:]
@@ -206,7 +239,8 @@ def _languages() -> frozenset[str]:
         return frozenset(pytesseract.get_languages(config=""))
     except pytesseract.TesseractNotFoundError as exc:
         raise OcrUnavailable("Tesseract is not installed or not on PATH, so scanned PDFs can not be read. Install "
-                             "it (Debian/Ubuntu: apt-get install tesseract-ocr tesseract-ocr-deu) or set "
+                             "it (Debian/Ubuntu: apt-get install tesseract-ocr tesseract-ocr-deu "
+                             "tesseract-ocr-fra tesseract-ocr-spa) or set "
                              "pytesseract.pytesseract.tesseract_cmd to its path.") from exc
 
 
@@ -275,7 +309,7 @@ def ocr_page_image(img: Image.Image, page: int, dpi: float, *, limits: PdfLimits
     issues: list[Issue] = []
     gray = img.convert("L")
     straight, skew = deskew(gray)
-    clean = remove_gridlines(straight, dpi)
+    clean = remove_gridlines(binarise(straight), dpi)
     scale = 72.0 / dpi
     timeout = limits.ocr_seconds_per_page
     where = f"page {page}"
@@ -287,7 +321,7 @@ def ocr_page_image(img: Image.Image, page: int, dpi: float, *, limits: PdfLimits
             if turn:
                 # Turn upright and straighten again: the skew of a sideways page was measured sideways.
                 turned_img, turned_skew = deskew(gray.rotate(-turn, expand=True))
-                turned = _tesseract_words(remove_gridlines(turned_img, dpi), page, scale, lang, timeout)
+                turned = _tesseract_words(remove_gridlines(binarise(turned_img), dpi), page, scale, lang, timeout)
                 if _mean_conf(turned) > _mean_conf(words):
                     words, straight, skew, rotation = turned, turned_img, turned_skew, turn
     except RuntimeError as exc:  # pytesseract raises RuntimeError("Tesseract process timeout")
@@ -419,7 +453,7 @@ def _select(total: int, pages: Iterable[int] | None, limits: PdfLimits, result: 
     return wanted
 
 
-def ocr_pdf_result(data: bytes, *, limits: PdfLimits | None = None, lang: str = "eng+deu",
+def ocr_pdf_result(data: bytes, *, limits: PdfLimits | None = None, lang: str = LANGUAGES,
                    pages: Iterable[int] | None = None, workers: int = 1) -> OcrResult:
     """OCR of a PDF's pages (all, or the 1-based `pages` given, e.g. those without a text layer), with
     per-page details and issues (pages over the limit, timeouts, low confidence). Run `preflight` first.
@@ -433,7 +467,7 @@ def ocr_pdf_result(data: bytes, *, limits: PdfLimits | None = None, lang: str = 
     return _run(render(wanted), limits, lang, result, workers)
 
 
-def ocr_pdf(data: bytes, *, limits: PdfLimits | None = None, lang: str = "eng+deu"
+def ocr_pdf(data: bytes, *, limits: PdfLimits | None = None, lang: str = LANGUAGES
             ) -> tuple[list[Word], list[tuple[float, float]]]:
     """Words (points, top-left origin, straightened page frame) and page sizes in points.
 
@@ -442,7 +476,7 @@ def ocr_pdf(data: bytes, *, limits: PdfLimits | None = None, lang: str = "eng+de
     return ocr_pdf_result(data, limits=limits, lang=lang).as_tuple()
 
 
-def ocr_image_result(data: bytes, *, limits: PdfLimits | None = None, lang: str = "eng+deu",
+def ocr_image_result(data: bytes, *, limits: PdfLimits | None = None, lang: str = LANGUAGES,
                      workers: int = 1) -> OcrResult:
     """OCR of a PNG/JPEG/TIFF scan; each TIFF frame is a page. Run `preflight_image` first."""
     limits = limits or PdfLimits()
@@ -469,7 +503,7 @@ def ocr_image_result(data: bytes, *, limits: PdfLimits | None = None, lang: str 
     return _run(prepared, limits, lang, result, workers)
 
 
-def ocr_image(data: bytes, *, limits: PdfLimits | None = None, lang: str = "eng+deu"
+def ocr_image(data: bytes, *, limits: PdfLimits | None = None, lang: str = LANGUAGES
               ) -> tuple[list[Word], list[tuple[float, float]]]:
     """Words and page sizes for an image scan (see `ocr_pdf`)."""
     return ocr_image_result(data, limits=limits, lang=lang).as_tuple()
