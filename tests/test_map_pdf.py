@@ -119,3 +119,15 @@ def test_embedded_xml_is_delegated() -> None:
     ext = Extraction("xml", "invoice", 1, xml=b"<not-xml", xml_flavor="factur-x")
     doc, issues = to_document(ext)
     assert doc is None and issues and all(i.code for i in issues)
+
+
+def test_ocr_zero_before_a_letter_prefix_is_an_o() -> None:
+    scanned = _extraction(number=_f("number", "0C935388"))
+    scanned.method = "ocr"
+    scanned.lines[0].cells["item"] = _f("item", "0AB10")
+    doc, _ = to_document(scanned)
+    assert doc is not None and doc.number == "OC935388" and doc.lines[0].item_ids["vendor_part"] == "OAB10"
+    assert doc.lines[1].item_ids["vendor_part"] == "CD-2"
+    typed = _extraction(number=_f("number", "0C935388"))
+    doc, _ = to_document(typed)
+    assert doc is not None and doc.number == "0C935388"  # a text layer is what was printed

@@ -16,6 +16,7 @@ found_by "arithmetic" in the extraction only if they were below the threshold be
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Collection
 from decimal import Decimal
 from typing import Literal
@@ -29,6 +30,9 @@ from parsers.pdf.numbers import parse_number
 CENT = Decimal("0.01")
 ARITHMETIC_CONFIDENCE = 0.99
 PARTY_ROLES = ("buyer", "seller", "ship_to", "bill_to")
+# A code segment OCR began with a zero where the letters that follow show a letter prefix ("0C935388"):
+# codes are letters then digits, and a zero in front of letters is an O read as a digit.
+_ZERO_FOR_O = re.compile(r"(?<![A-Za-z0-9])0(?=([A-Za-z]+)\d)")
 
 
 
@@ -100,6 +104,13 @@ class _Mapper:
             return None
         return dt.date.fromisoformat(iso)
 
+    def _code(self, text: str) -> str:
+        """A document or item code as printed; on a scan, an O misread as 0 before a letter prefix put back
+        (by character class: the letters after it say it is the prefix's first letter)."""
+        if self.ext.method != "ocr":
+            return text
+        return _ZERO_FOR_O.sub(lambda m: "O" if m.group(1).isupper() else "o", text)
+
     # -------------------------------------------------------------------------------------------- mapping
     def run(self) -> tuple[Document | None, list[Issue]]:
         ext = self.ext
@@ -113,8 +124,8 @@ class _Mapper:
         else:
             po_f = self._checked(po_f, "po_number")
         doc = Document(kind=self.kind, source=Source(format="pdf", channel=self.channel))
-        doc.number = number_f.text if number_f else None
-        doc.po_number = po_f.text if po_f else None
+        doc.number = self._code(number_f.text) if number_f else None
+        doc.po_number = self._code(po_f.text) if po_f else None
         doc.date = self._date(self._checked(fields.get("date"), "date"), "date")
         due = self._date(self._checked(fields.get("due_date"), "due_date"), "due_date")
         if due is not None:
@@ -176,7 +187,7 @@ class _Mapper:
         for role, kind in (("item", "vendor_part"), ("buyer_part", "buyer_part")):
             f = self._checked(cells.get(role), f"{where} {role}")
             if f is not None:
-                line.item_ids[kind] = f.text
+                line.item_ids[kind] = self._code(f.text)
         amount_f = cells.get("amount")
         amount = self._number(self._checked(amount_f, f"{where} amount"), f"{where} amount")
         if line.quantity is None and line.unit_price is None and amount is None:
