@@ -34,7 +34,8 @@ class Received:
 
 def receive(engine: Engine, raw: bytes, *, channel: str, partner_id: str | None = None,
             source_name: str = "", resumable: bool = False, direction: str = "in",
-            same_as: Callable[[Session], ReceivedItem | None] | None = None) -> Received:
+            same_as: Callable[[Session], ReceivedItem | None] | None = None,
+            message_id: str | None = None) -> Received:
     """Store the bytes; `resumable` channels (folders) may hand in a file again that was stored but not archived.
 
     `same_as` lets a channel recognise its own kind of repeat (an email relayed twice differs only in
@@ -49,7 +50,8 @@ def receive(engine: Engine, raw: bytes, *, channel: str, partner_id: str | None 
                 and original.source_name == source_name:
             return Received(original.id, original.state, resumed=True)
         item = ReceivedItem(id=new_id("itm"), partner_id=partner_id, channel=channel, source_name=source_name,
-                            sha256=digest, size=len(raw), raw=raw, direction=direction)
+                            sha256=digest, size=len(raw), raw=raw, direction=direction,
+                            message_id=message_id[:255] if message_id else None)
         if original is not None:
             item.state = ItemState.DUPLICATE
             item.duplicate_of = original.id

@@ -109,7 +109,8 @@ def store_message(engine: Engine, raw: bytes, *, mail_from: str) -> Received:
         digest = content_digest(raw)
         return next((e for e in repo.smtp_deliveries(session, msg_id) if content_digest(e.raw) == digest), None)
 
-    return receive(engine, raw, channel="smtp", source_name=source_name(msg_id, mail_from), same_as=earlier_delivery)
+    return receive(engine, raw, channel="smtp", source_name=source_name(msg_id, mail_from), same_as=earlier_delivery,
+                   message_id=msg_id)
 
 
 # --- the SMTP dialogue ---------------------------------------------------------------------------------

@@ -75,6 +75,8 @@ class ReceivedItem(SQLModel, table=True):
     direction: str = Field(default="in", max_length=3)  # "out": documents the ERP submitted for a partner
     # The email an attachment came in (attachments are items of their own, processed by their format).
     parent_id: str | None = Field(default=None, index=True, max_length=40)
+    # An email's Message-ID, so another delivery of the same message is found by an index.
+    message_id: str | None = Field(default=None, index=True, max_length=255)
     archived: bool = False
     summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
 

@@ -125,13 +125,8 @@ def remember_envelope(session: Session, partner_key: str, kind: str, control: st
 
 
 def smtp_deliveries(session: Session, message_id: str) -> list[ReceivedItem]:
-    """Earlier original (not duplicate, not replayed) SMTP items whose source names this Message-ID.
-
-    The SMTP channel names its items "<message-id> from <sender>", so this finds another delivery of
-    the same message even when relays changed its trace headers (and with them its sha256).
-    """
-    stmt = select(ReceivedItem).where(ReceivedItem.channel == "smtp", ReceivedItem.duplicate_of == None,  # noqa: E711
-                                      ReceivedItem.replay_of == None,  # noqa: E711
-                                      col(ReceivedItem.source_name).startswith(f"{message_id} from ",
-                                                                                autoescape=True))
+    """Earlier original (not duplicate, not replayed) SMTP items carrying this Message-ID (indexed)."""
+    stmt = select(ReceivedItem).where(ReceivedItem.message_id == message_id[:255], ReceivedItem.channel == "smtp",
+                                      ReceivedItem.duplicate_of == None,  # noqa: E711
+                                      ReceivedItem.replay_of == None)  # noqa: E711
     return list(session.exec(stmt.order_by(col(ReceivedItem.received_at)).limit(20)).all())
