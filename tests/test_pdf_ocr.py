@@ -14,6 +14,7 @@ from fpdf import FPDF
 from PIL import Image
 
 from parsers.pdf import ocr
+from parsers.pdf.model import Word
 from parsers.pdf.ocr import (
     OcrUnavailable,
     deskew,
@@ -242,3 +243,28 @@ def test_missing_language_is_a_warning(scan: bytes) -> None:
     assert lang == "eng" and [i.code for i in issues] == ["OCR_LANGUAGE_MISSING"]
     with pytest.raises(OcrUnavailable):
         ocr._usable_lang("xyz")
+
+
+def _words(*texts: str) -> list[Word]:
+    return [Word(text=t, page=1, x0=0, top=0, x1=1, bottom=1) for t in texts]
+
+
+def test_page_language_from_typical_words() -> None:
+    """A page's head tells its language, so accents are read with that language's data."""
+    langs = ["eng", "deu", "fra", "spa"]
+    assert ocr.page_language(_words("Bestellung", "Lieferadresse", "Rechnungsadresse", "Krüger"), langs) == "deu"
+    assert ocr.page_language(_words("PEDIDO", "DE", "COMPRA", "Dirección", "de", "entrega"), langs) == "spa"
+    assert ocr.page_language(_words("Purchase", "Order", "Deliver", "to"), langs) == "eng"
+    assert ocr.page_language(_words("Acme", "GmbH"), langs) is None  # too little to go on
+    assert ocr.page_language(_words("Bestellung", "Lieferant"), ["eng", "fra"]) is None  # not installed / asked
+
+
+def test_blank_row_falls_between_text_lines() -> None:
+    img = Image.new("L", (200, 400), 255)
+    px = img.load()
+    assert px is not None
+    for y in list(range(80, 100)) + list(range(104, 130)):  # ink, a 4-row gap, ink
+        for x in range(20, 180):
+            px[x, y] = 0
+    cut = ocr._blank_row(img, 0.2)
+    assert cut is not None and cut >= 130

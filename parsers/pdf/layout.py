@@ -70,6 +70,7 @@ class Vocabulary:
     currency_codes: frozenset[str]
     currency_symbols: dict[str, str]
     column_modifiers: dict[str, str]  # "our" -> buyer_part, "vendor" -> item
+    languages: dict[str, str] = field(default_factory=dict)  # folded word -> Tesseract language ("deu")
 
 
 @cache
@@ -96,7 +97,19 @@ def vocabulary() -> Vocabulary:
         currency_symbols=dict(raw["currencies"]["symbols"]),
         column_modifiers={_fold(w): role for role, words in raw["column_modifiers"].items() if not role.startswith("_")
                           for w in words},
+        languages=_language_words(raw.get("languages", {})),
     )
+
+
+def _language_words(groups: dict[str, Any]) -> dict[str, str]:
+    """Folded word -> the one language it belongs to; words listed under two languages are left out."""
+    seen: dict[str, set[str]] = {}
+    for lang, words in groups.items():
+        if lang.startswith("_"):
+            continue
+        for word in words:
+            seen.setdefault(_fold(word), set()).add(lang)
+    return {word: next(iter(langs)) for word, langs in seen.items() if len(langs) == 1}
 
 
 def _fold(text: str) -> str:

@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -44,6 +44,11 @@ PSM = 6
 # tokens right (eng+deu 97.6 %) and 72 % of accented words (58 %: "García" came back as "Garcia"), at
 # no measurable extra time per page.
 LANGUAGES = "eng+deu+fra+spa"
+# The top of a page (title, numbers, addresses) is read first to tell the page's language; a page in one
+# of the languages other than the first is then read again with that language's data alone. Mixed, the
+# four read "Martínez" as "Martinez" and "Krüger" as "Kruger" (party names); alone, 60 of 62 accented
+# words on 15 scanned de/es/fr pages came back right (46 mixed). One language is also ~0.3 s faster.
+HEAD_SHARE = 0.22
 LOW_CONFIDENCE = 0.55  # mean word confidence under which a page is suspect (upside down, photo, fax)
 MAX_SKEW = 8.0  # degrees; scanners and phone photos of a sheet stay well inside this
 
@@ -63,6 +68,7 @@ class OcrPage:
     skew: float = 0.0  # degrees, counter-clockwise: the page was rotated by -skew to straighten it
     rotation: int = 0  # 0, 90, 180, 270: turned clockwise by this much first (from Tesseract's OSD)
     words: int = 0
+    language: str = ""  # the Tesseract languages the page was read with
     confidence: float = 0.0  # mean word confidence, 0..1
     seconds: float = 0.0
 
@@ -285,6 +291,56 @@ def _tesseract_words(img: Image.Image, page: int, scale: float, lang: str, timeo
     return words
 
 
+def page_language(words: Iterable[Word], candidates: Iterable[str]) -> str | None:
+    """The language (of `candidates`) most of the words are typical of (labels.json "languages"), or
+    None when too few are, or two languages are close."""
+    import re
+
+    from parsers.pdf.layout import _fold, vocabulary
+
+    allowed = set(candidates)
+    known = vocabulary().languages
+    votes: dict[str, int] = {}
+    for word in words:
+        for token in re.findall(r"[^\W\d_]+", _fold(word.text)):
+            lang = known.get(token)
+            if lang in allowed:
+                votes[lang] = votes.get(lang, 0) + 1
+    ranked = sorted(votes.items(), key=lambda kv: -kv[1])
+    if not ranked or ranked[0][1] < 2 or (len(ranked) > 1 and ranked[1][1] * 2 > ranked[0][1]):
+        return None
+    return ranked[0][0]
+
+
+def _blank_row(img: Image.Image, share: float, gap: int = 8) -> int | None:
+    """A row at or below `share` of the height with `gap` blank rows around it (between text lines)."""
+    arr = np.asarray(img)
+    ink: np.ndarray = np.asarray((arr < 128).any(axis=1))
+    start, stop = int(len(ink) * share), int(len(ink) * min(0.5, share * 2))
+    if stop - start <= gap:
+        return None
+    blank = np.convolve((~ink[start:stop]).astype(np.int32), np.ones(gap, dtype=np.int32), mode="valid") == gap
+    found = np.flatnonzero(blank)
+    return int(start + found[0] + gap // 2) if len(found) else None
+
+
+def _read_in_language(img: Image.Image, page: int, scale: float, lang: str, timeout: float
+                      ) -> tuple[list[Word], str]:
+    """Words of a page read with its own language: the head read with all of `lang` tells which (see
+    HEAD_SHARE); a page in the first language (or unknown) keeps the head and reads the rest below it."""
+    languages = lang.split("+")
+    cut = _blank_row(img, HEAD_SHARE) if len(languages) > 1 else None
+    if cut is None:
+        return _tesseract_words(img, page, scale, lang, timeout), lang
+    head = _tesseract_words(img.crop((0, 0, img.width, cut)), page, scale, lang, timeout)
+    own = page_language(head, languages)
+    if own is not None and own != languages[0]:
+        return _tesseract_words(img, page, scale, own, timeout), own
+    rest = _tesseract_words(img.crop((0, cut, img.width, img.height)), page, scale, lang, timeout)
+    shift = cut * scale
+    return head + [replace(w, top=w.top + shift, bottom=w.bottom + shift) for w in rest], lang
+
+
 def _osd_rotation(img: Image.Image, timeout: float) -> int:
     """Clockwise degrees that turn the page upright, from Tesseract's orientation detection (0 if unsure)."""
     import pytesseract
@@ -314,16 +370,18 @@ def ocr_page_image(img: Image.Image, page: int, dpi: float, *, limits: PdfLimits
     timeout = limits.ocr_seconds_per_page
     where = f"page {page}"
     rotation = 0
+    read_lang = lang
     try:
-        words = _tesseract_words(clean, page, scale, lang, timeout)
+        words, read_lang = _read_in_language(clean, page, scale, lang, timeout)
         if _mean_conf(words) < LOW_CONFIDENCE or len(words) < 5:
             turn = _osd_rotation(clean, timeout)
             if turn:
                 # Turn upright and straighten again: the skew of a sideways page was measured sideways.
                 turned_img, turned_skew = deskew(gray.rotate(-turn, expand=True))
-                turned = _tesseract_words(remove_gridlines(binarise(turned_img), dpi), page, scale, lang, timeout)
+                turned, turned_lang = _read_in_language(remove_gridlines(binarise(turned_img), dpi), page, scale,
+                                                        lang, timeout)
                 if _mean_conf(turned) > _mean_conf(words):
-                    words, straight, skew, rotation = turned, turned_img, turned_skew, turn
+                    words, straight, skew, rotation, read_lang = turned, turned_img, turned_skew, turn, turned_lang
     except RuntimeError as exc:  # pytesseract raises RuntimeError("Tesseract process timeout")
         if isinstance(exc, OcrUnavailable):
             raise
@@ -333,7 +391,8 @@ def ocr_page_image(img: Image.Image, page: int, dpi: float, *, limits: PdfLimits
     width, height = straight.width * scale, straight.height * scale
     conf = _mean_conf(words)
     info = OcrPage(page=page, width=width, height=height, dpi=dpi, skew=skew, rotation=rotation,
-                   words=len(words), confidence=round(conf, 3), seconds=round(time.perf_counter() - started, 3))
+                   words=len(words), language=read_lang, confidence=round(conf, 3),
+                   seconds=round(time.perf_counter() - started, 3))
     if not issues and not words:
         issues.append(warning("OCR_NO_TEXT", f"OCR found no text on page {page}; it may be blank or a photo.", where))
     elif not issues and conf < LOW_CONFIDENCE:
