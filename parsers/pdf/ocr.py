@@ -24,7 +24,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -326,19 +326,17 @@ def _blank_row(img: Image.Image, share: float, gap: int = 8) -> int | None:
 
 def _read_in_language(img: Image.Image, page: int, scale: float, lang: str, timeout: float
                       ) -> tuple[list[Word], str]:
-    """Words of a page read with its own language: the head read with all of `lang` tells which (see
-    HEAD_SHARE); a page in the first language (or unknown) keeps the head and reads the rest below it."""
+    """Words of a page read with its own language. The head (see HEAD_SHARE) is read first, at half
+    resolution with the first language only (0.25 s instead of 0.6 s; its words only vote, and folded
+    labels read as well), to tell which; a page in the first language or an unknown one is read with all."""
     languages = lang.split("+")
     cut = _blank_row(img, HEAD_SHARE) if len(languages) > 1 else None
-    if cut is None:
-        return _tesseract_words(img, page, scale, lang, timeout), lang
-    head = _tesseract_words(img.crop((0, 0, img.width, cut)), page, scale, lang, timeout)
-    own = page_language(head, languages)
-    if own is not None and own != languages[0]:
-        return _tesseract_words(img, page, scale, own, timeout), own
-    rest = _tesseract_words(img.crop((0, cut, img.width, img.height)), page, scale, lang, timeout)
-    shift = cut * scale
-    return head + [replace(w, top=w.top + shift, bottom=w.bottom + shift) for w in rest], lang
+    if cut is not None:
+        head = img.crop((0, 0, img.width, cut)).reduce(2)
+        own = page_language(_tesseract_words(head, page, scale * 2, languages[0], timeout), languages)
+        if own is not None and own != languages[0]:
+            lang = own
+    return _tesseract_words(img, page, scale, lang, timeout), lang
 
 
 def _osd_rotation(img: Image.Image, timeout: float) -> int:
