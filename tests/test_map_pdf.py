@@ -131,3 +131,18 @@ def test_ocr_zero_before_a_letter_prefix_is_an_o() -> None:
     typed = _extraction(number=_f("number", "0C935388"))
     doc, _ = to_document(typed)
     assert doc is not None and doc.number == "0C935388"  # a text layer is what was printed
+
+
+def test_a_lost_decimal_point_or_doubled_digit_is_taken_back_when_it_adds_up() -> None:
+    """A scan that drops a decimal point (25 for 2.5) or doubles a digit (11.25 for 1.25) still has to
+    be checked by a person, but the line carries the value that multiplies out."""
+    ext = _extraction()
+    ext.lines = [_row(1, "AB-1", "25", "1.00", "2.50"), _row(2, "CD-2", "1,000", "11.25", "1,250.00")]
+    doc, issues = to_document(ext)
+    assert doc is not None
+    assert doc.lines[0].quantity == Decimal("2.5") and doc.lines[1].unit_price == Decimal("1.25")
+    line_issues = [i for i in issues if i.code == "ARITHMETIC_MISMATCH" and "Line" in i.message]
+    assert len(line_issues) == 2 and "taken as 2.5" in line_issues[0].message
+    ext.lines = [_row(1, "AB-1", "10", "0.25", "2.50"), _row(2, "CD-2", "1,000", "1.25", "1,200.00")]
+    doc, _ = to_document(ext)  # no single misreading explains 1,200.00: the values stay as read
+    assert doc is not None and doc.lines[1].unit_price == Decimal("1.25") and doc.lines[1].quantity == 1000

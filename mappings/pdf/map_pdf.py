@@ -199,9 +199,16 @@ class _Mapper:
         if line.quantity is not None and line.unit_price is not None and amount is not None:
             expected = line.quantity * line.unit_price
             if not _close(expected, amount, line.quantity):
-                self._issue("ARITHMETIC_MISMATCH", f"{where.capitalize()}: {_fmt(line.quantity)} x "
-                            f"{_fmt(line.unit_price)} = {_fmt(expected)}, but the amount printed is {_fmt(amount)}; "
-                            "check quantity, price and amount on the page.", amount_f, where, region=row.region)
+                message = (f"{where.capitalize()}: {_fmt(line.quantity)} x {_fmt(line.unit_price)} = {_fmt(expected)}, "
+                           f"but the amount printed is {_fmt(amount)};")
+                repair = _repair(line.quantity, line.unit_price, amount)
+                if repair is not None:  # still an error: a person confirms, but the likely value is filled in
+                    role, value = repair
+                    setattr(line, role, value)
+                    message += (f" the {_label(role).lower()} was taken as {_fmt(value)}, which adds up (a decimal "
+                                "point lost or a digit doubled in the scan);")
+                self._issue("ARITHMETIC_MISMATCH", f"{message} check quantity, price and amount on the page.",
+                            amount_f, where, region=row.region)
         if self.known is not None:
             ids = [v for k, v in line.item_ids.items() if k in ("vendor_part", "buyer_part")]
             if ids and not any(i in self.known for i in ids):
@@ -278,6 +285,29 @@ def _line_sum(doc: Document, amounts: list[Decimal | None]) -> Decimal | None:
             return None
         out.append(amount)
     return sum(out, Decimal(0)) if out else None
+
+
+def _misreadings(value: Decimal) -> set[Decimal]:
+    """What a scanned number may have been: its decimal point lost (445 -> 44.5, 4.45) or one digit of a
+    doubled pair read twice (2280.47 -> 280.47). The two misreadings seen on scanned PO lines."""
+    out: set[Decimal] = set()
+    exponent = value.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= 0 and abs(value) >= 10:  # read without a decimal point
+        out.update(value.scaleb(-k) for k in (1, 2, 3) if abs(value) >= 10**k)
+    text = format(value, "f")
+    for i in range(1, len(text)):
+        if text[i].isdigit() and text[i] == text[i - 1]:
+            out.add(Decimal(text[:i] + text[i + 1:]))
+    out.discard(value)
+    return {v for v in out if v > 0}
+
+
+def _repair(quantity: Decimal, price: Decimal, amount: Decimal) -> tuple[str, Decimal] | None:
+    """The one misreading of quantity or unit price (see `_misreadings`) that makes quantity x price equal
+    the printed amount; None when there is none, or more than one."""
+    found = {("quantity", q) for q in _misreadings(quantity) if _close(q * price, amount, q)}
+    found |= {("unit_price", p) for p in _misreadings(price) if _close(quantity * p, amount, quantity)}
+    return found.pop() if len(found) == 1 else None
 
 
 def _raise(f: Field, threshold: float) -> None:
