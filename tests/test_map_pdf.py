@@ -146,3 +146,17 @@ def test_a_lost_decimal_point_or_doubled_digit_is_taken_back_when_it_adds_up() -
     ext.lines = [_row(1, "AB-1", "10", "0.25", "2.50"), _row(2, "CD-2", "1,000", "1.25", "1,200.00")]
     doc, _ = to_document(ext)  # no single misreading explains 1,200.00: the values stay as read
     assert doc is not None and doc.lines[1].unit_price == Decimal("1.25") and doc.lines[1].quantity == 1000
+
+
+def test_scanned_item_ids_follow_the_shape_of_their_column() -> None:
+    """pwo5815 among AA99999 codes is pw05815 (O read for 0); a stray underscore from a rule goes."""
+    ext = _extraction()
+    ext.method = "ocr"
+    ext.lines = [_row(1, "PW05815", "1", "1.00", "1.00"), _row(2, "GL12345", "1", "1.00", "1.00"),
+                 _row(3, "_GL44118", "1", "1.00", "1.00"), _row(4, "PWO5816", "1", "1.00", "1.00")]
+    doc, _ = to_document(ext)
+    assert doc is not None
+    assert [line.item_ids["vendor_part"] for line in doc.lines] == ["PW05815", "GL12345", "GL44118", "PW05816"]
+    ext.lines = [_row(1, "PO-1", "1", "1.00", "1.00"), _row(2, "PWO5816", "1", "1.00", "1.00")]
+    doc, _ = to_document(ext)  # too few to know the column's shape: as read
+    assert doc is not None and doc.lines[1].item_ids["vendor_part"] == "PWO5816"

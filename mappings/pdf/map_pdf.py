@@ -32,6 +32,8 @@ ARITHMETIC_CONFIDENCE = 0.99
 PARTY_ROLES = ("buyer", "seller", "ship_to", "bill_to")
 # A code segment OCR began with a zero where the letters that follow show a letter prefix ("0C935388"):
 # codes are letters then digits, and a zero in front of letters is an O read as a digit.
+_DIGIT_LOOKALIKE = {"O": "0", "o": "0", "I": "1", "l": "1", "|": "1"}
+_LETTER_LOOKALIKE = {"0": "O", "1": "I"}
 _ZERO_FOR_O = re.compile(r"(?<![A-Za-z0-9])0(?=([A-Za-z]+)\d)")
 
 
@@ -146,6 +148,8 @@ class _Mapper:
             doc.lines.append(line)
             amounts.append(amount)
         self._totals(doc, amounts)
+        if ext.method == "ocr":
+            _consistent_codes(doc.lines)
         for line in doc.lines:
             line.po_number = doc.po_number
 
@@ -285,6 +289,38 @@ def _line_sum(doc: Document, amounts: list[Decimal | None]) -> Decimal | None:
             return None
         out.append(amount)
     return sum(out, Decimal(0)) if out else None
+
+
+def _shape(code: str) -> str:
+    """A code's character classes: A for a letter, 9 for a digit, anything else as itself."""
+    return "".join("A" if c.isalpha() else "9" if c.isdigit() else c for c in code)
+
+
+def _consistent_codes(lines: list[Line]) -> None:
+    """On a scan, an item id whose shape no other id of its column has is put back where a look-alike
+    gives a shape at least two others have: pw05815 read as pwo5815 beside PW77323 and PW80876 (O for 0,
+    I/l for 1, and the reverse in letter places); stray rule marks (_ | .) around a code dropped."""
+    for kind in {k for line in lines for k in line.item_ids}:
+        for line in lines:
+            if kind in line.item_ids:
+                line.item_ids[kind] = line.item_ids[kind].strip("_|.,;:")
+        counts: dict[str, int] = {}
+        for line in lines:
+            if kind in line.item_ids:
+                shape = _shape(line.item_ids[kind])
+                counts[shape] = counts.get(shape, 0) + 1
+        for line in lines:
+            read = line.item_ids.get(kind)
+            if read is None or counts[_shape(read)] > 1:
+                continue
+            for usual, n in counts.items():
+                if n < 2 or len(usual) != len(read):
+                    continue
+                fixed = "".join(_DIGIT_LOOKALIKE.get(c, c) if want == "9" else _LETTER_LOOKALIKE.get(c, c)
+                                if want == "A" else c for c, want in zip(read, usual, strict=True))
+                if _shape(fixed) == usual:
+                    line.item_ids[kind] = fixed
+                    break
 
 
 def _misreadings(value: Decimal) -> set[Decimal]:

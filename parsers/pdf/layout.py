@@ -848,9 +848,11 @@ def _rows(doc: _Doc, table: _Table) -> list[ExtractedLine]:
     columns = table.columns
     body = [doc.lines[i] for i in table.body]
     # drop trailing lines that are not part of any row (notes between the last row and the totals)
-    while body and not _is_anchor(doc, body[-1], columns) and not _tight_after(body):
-        body.pop()
     anchors = [_is_anchor(doc, line, columns) for line in body]
+    row_gap = _row_gap(body, anchors)
+    while body and not anchors[len(body) - 1] and not _tight_after(body, row_gap):
+        body.pop()
+    anchors = anchors[:len(body)]
     if not any(anchors):
         return []
     groups = _blocks(body, anchors)
@@ -923,11 +925,22 @@ def _infer_line_numbers(rows: list[ExtractedLine]) -> None:
         values[i] = guess
 
 
-def _tight_after(body: list[_Line]) -> bool:
+def _tight_after(body: list[_Line], row_gap: float | None = None) -> bool:
+    """The last line sits close under the one above: a wrapped description, not a note after the table.
+    Close is under 0.6 of a line height (typed boxes), or clearly under the gap between rows (OCR boxes
+    hug the glyphs, so a wrapped line's gap can look as wide as a line is tall)."""
     if len(body) < 2:
         return False
     a, b = body[-2], body[-1]
-    return a.page == b.page and b.top - a.bottom < b.height * 0.6
+    gap = b.top - a.bottom
+    return a.page == b.page and (gap < b.height * 0.6 or (row_gap is not None and gap < row_gap * 0.7))
+
+
+def _row_gap(body: list[_Line], anchors: list[bool]) -> float | None:
+    """The smallest gap above a line that starts a row (same page), when there are at least two."""
+    gaps = [b.top - a.bottom for a, b, anchor in zip(body, body[1:], anchors[1:], strict=False)
+            if anchor and a.page == b.page]
+    return min(gaps) if len(gaps) >= 2 else None
 
 
 def _blocks(body: list[_Line], anchors: list[bool]) -> list[list[_Line]] | None:
