@@ -319,3 +319,22 @@ def test_scan_misreads_are_repaired_from_context() -> None:
     # a genuine gap in the numbering is left alone
     rows = [("1", "Bolt", "1", "EA", "1.00"), ("2", "Nut", "1", "EA", "1.00"), ("5", "Pin", "1", "EA", "1.00")]
     assert [r.cells["line_number"].text for r in analyse(_table(rows), [(595.0, 842.0)]).lines] == ["1", "2", "5"]
+
+
+def test_a_wrapped_last_row_stays_when_its_lines_sit_closer_than_rows_do() -> None:
+    """OCR boxes hug the glyphs (5 pt tall at a 10 pt pitch), so a wrapped line's gap is as wide as a
+    line is tall; it is still closer than rows are to each other, unlike a note after the table."""
+    def word(t: str, x: float, y: float) -> Word:
+        return Word(t, 1, x, y, x + 6 * len(t), y + 5, 0.9)
+
+    words = [_w(t, x, 100) for t, x in (("Line", 40), ("Description", 100), ("Qty", 300), ("Price", 400),
+                                        ("Amount", 480))]
+    for k in range(3):
+        y = 120 + 20 * k
+        words += [word(str(k + 1), 40, y), word(f"Part{k}", 100, y), word("2", 300, y), word("1.00", 400, y),
+                  word("2.00", 480, y)]
+    words += [word("packed", 100, 170), word("on", 150, 170), word("pallet", 100, 180)]
+    words += [word("Thank", 40, 200), word("you", 80, 200)]
+    ext = analyse(words, [(595.0, 842.0)], method="ocr")
+    assert len(ext.lines) == 3
+    assert ext.lines[2].cells["description"].text.split() == ["Part2", "packed", "on", "pallet"]
