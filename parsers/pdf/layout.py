@@ -937,10 +937,10 @@ def _tight_after(body: list[_Line], row_gap: float | None = None) -> bool:
 
 
 def _row_gap(body: list[_Line], anchors: list[bool]) -> float | None:
-    """The smallest gap above a line that starts a row (same page), when there are at least two."""
+    """The smallest gap above a line that starts a row (same page), if any."""
     gaps = [b.top - a.bottom for a, b, anchor in zip(body, body[1:], anchors[1:], strict=False)
             if anchor and a.page == b.page]
-    return min(gaps) if len(gaps) >= 2 else None
+    return min(gaps) if gaps else None
 
 
 def _blocks(body: list[_Line], anchors: list[bool]) -> list[list[_Line]] | None:
