@@ -268,3 +268,18 @@ def test_blank_row_falls_between_text_lines() -> None:
             px[x, y] = 0
     cut = ocr._blank_row(img, 0.2)
     assert cut is not None and cut >= 130
+
+
+def test_the_first_page_language_serves_the_later_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read one after another, later pages skip the head read once a page has told the language."""
+    calls: list[tuple[str, bool]] = []
+
+    def fake(img: Image.Image, number: int, dpi: float, *, limits: PdfLimits, lang: str, told: bool = False
+             ) -> tuple[list[Word], ocr.OcrPage, list[object]]:
+        calls.append((lang, told))
+        return [], ocr.OcrPage(page=number, width=1, height=1, dpi=dpi, language="deu", told=True), []
+
+    monkeypatch.setattr(ocr, "ocr_page_image", fake)
+    img = Image.new("L", (10, 10), 255)
+    list(ocr._read_pages([(1, img, 300.0), (2, img, 300.0)], PdfLimits(), "eng+deu", workers=1))
+    assert calls == [("eng+deu", False), ("deu", True)]

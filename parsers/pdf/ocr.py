@@ -69,6 +69,7 @@ class OcrPage:
     rotation: int = 0  # 0, 90, 180, 270: turned clockwise by this much first (from Tesseract's OSD)
     words: int = 0
     language: str = ""  # the Tesseract languages the page was read with
+    told: bool = False  # the page's head told its language (later pages of the document need not look)
     confidence: float = 0.0  # mean word confidence, 0..1
     seconds: float = 0.0
 
@@ -324,19 +325,22 @@ def _blank_row(img: Image.Image, share: float, gap: int = 8) -> int | None:
     return int(start + found[0] + gap // 2) if len(found) else None
 
 
-def _read_in_language(img: Image.Image, page: int, scale: float, lang: str, timeout: float
-                      ) -> tuple[list[Word], str]:
+def _read_in_language(img: Image.Image, page: int, scale: float, lang: str, timeout: float, *, told: bool = False
+                      ) -> tuple[list[Word], str, bool]:
     """Words of a page read with its own language. The head (see HEAD_SHARE) is read first, at half
     resolution with the first language only (0.25 s instead of 0.6 s; its words only vote, and folded
-    labels read as well), to tell which; a page in the first language or an unknown one is read with all."""
+    labels read as well), to tell which; a page in the first language or an unknown one is read with all.
+    `told`: `lang` is the document's language already (from its first page): no head read. The third value
+    says whether the language was told, to pass on to the next page."""
     languages = lang.split("+")
-    cut = _blank_row(img, HEAD_SHARE) if len(languages) > 1 else None
+    cut = _blank_row(img, HEAD_SHARE) if len(languages) > 1 and not told else None
     if cut is not None:
         head = img.crop((0, 0, img.width, cut)).reduce(2)
         own = page_language(_tesseract_words(head, page, scale * 2, languages[0], timeout), languages)
+        told = own is not None
         if own is not None and own != languages[0]:
             lang = own
-    return _tesseract_words(img, page, scale, lang, timeout), lang
+    return _tesseract_words(img, page, scale, lang, timeout), lang, told
 
 
 def _osd_rotation(img: Image.Image, timeout: float) -> int:
@@ -356,9 +360,10 @@ def _mean_conf(words: list[Word]) -> float:
     return sum(w.confidence for w in words) / len(words) if words else 0.0
 
 
-def ocr_page_image(img: Image.Image, page: int, dpi: float, *, limits: PdfLimits, lang: str
+def ocr_page_image(img: Image.Image, page: int, dpi: float, *, limits: PdfLimits, lang: str, told: bool = False
                    ) -> tuple[list[Word], OcrPage, list[Issue]]:
-    """One page image (any mode) at `dpi`: straighten, clear rules, read; retry turned if it reads badly."""
+    """One page image (any mode) at `dpi`: straighten, clear rules, read; retry turned if it reads badly.
+    `told`: `lang` is the document's own language, found on an earlier page (`OcrPage.told`)."""
     started = time.perf_counter()
     issues: list[Issue] = []
     gray = img.convert("L")
@@ -368,18 +373,20 @@ def ocr_page_image(img: Image.Image, page: int, dpi: float, *, limits: PdfLimits
     timeout = limits.ocr_seconds_per_page
     where = f"page {page}"
     rotation = 0
-    read_lang = lang
+    read_lang, given = lang, told
     try:
-        words, read_lang = _read_in_language(clean, page, scale, lang, timeout)
+        words, read_lang, told = _read_in_language(clean, page, scale, lang, timeout, told=told)
         if _mean_conf(words) < LOW_CONFIDENCE or len(words) < 5:
             turn = _osd_rotation(clean, timeout)
             if turn:
                 # Turn upright and straighten again: the skew of a sideways page was measured sideways.
                 turned_img, turned_skew = deskew(gray.rotate(-turn, expand=True))
-                turned, turned_lang = _read_in_language(remove_gridlines(binarise(turned_img), dpi), page, scale,
-                                                        lang, timeout)
+                turned_clean = remove_gridlines(binarise(turned_img), dpi)
+                turned, turned_lang, turned_told = _read_in_language(turned_clean, page, scale, lang, timeout,
+                                                                     told=given)
                 if _mean_conf(turned) > _mean_conf(words):
-                    words, straight, skew, rotation, read_lang = turned, turned_img, turned_skew, turn, turned_lang
+                    words, straight, skew, rotation = turned, turned_img, turned_skew, turn
+                    read_lang, told = turned_lang, turned_told
     except RuntimeError as exc:  # pytesseract raises RuntimeError("Tesseract process timeout")
         if isinstance(exc, OcrUnavailable):
             raise
@@ -389,7 +396,7 @@ def ocr_page_image(img: Image.Image, page: int, dpi: float, *, limits: PdfLimits
     width, height = straight.width * scale, straight.height * scale
     conf = _mean_conf(words)
     info = OcrPage(page=page, width=width, height=height, dpi=dpi, skew=skew, rotation=rotation,
-                   words=len(words), language=read_lang, confidence=round(conf, 3),
+                   words=len(words), language=read_lang, told=told, confidence=round(conf, 3),
                    seconds=round(time.perf_counter() - started, 3))
     if not issues and not words:
         issues.append(warning("OCR_NO_TEXT", f"OCR found no text on page {page}; it may be blank or a photo.", where))
@@ -472,8 +479,13 @@ def _read_pages(pages: Iterable[tuple[int, Image.Image, float]], limits: PdfLimi
     subprocess and numpy releases the GIL) while rendering stays on this thread (PDFium is not
     thread-safe); at most `workers` pages wait in memory."""
     if workers <= 1:
+        # One after another, the first page's language serves the rest: no head read (0.25 s) on them.
+        told = False
         for number, img, dpi in pages:
-            yield ocr_page_image(img, number, dpi, limits=limits, lang=lang)
+            words, info, issues = ocr_page_image(img, number, dpi, limits=limits, lang=lang, told=told)
+            if info.told and not told:
+                lang, told = info.language, True
+            yield words, info, issues
         return
     with ThreadPoolExecutor(max_workers=workers) as pool:
         pending: deque[Future[tuple[list[Word], OcrPage, list[Issue]]]] = deque()
