@@ -67,6 +67,7 @@ def extraction_json(extraction: Extraction) -> dict[str, Any]:
         "method": extraction.method, "kind": extraction.kind, "page_count": extraction.page_count,
         "page_sizes": [list(s) for s in extraction.page_sizes], "number_format": extraction.number_format,
         "xml_flavor": extraction.xml_flavor,
+        "pages": extraction.ocr_pages,
         "fields": {name: _field_json(f) for name, f in extraction.fields.items()},
         "lines": [{"cells": {role: _field_json(c) for role, c in line.cells.items()},
                    "region": region_to_list(line.region)} for line in extraction.lines],

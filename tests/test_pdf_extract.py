@@ -62,10 +62,11 @@ def test_embedded_xml_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_missing_ocr_degrades_to_an_issue(monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_ocr(data: bytes, limits: object, *, image: bool) -> tuple[list[object], list[object], list[object]]:
+    def no_ocr(data: bytes, limits: object, *, image: bool) -> tuple[list[object], list[object], list[object],
+                                                                      list[object]]:
         from parsers.issues import error
 
-        return [], [], [error("OCR_UNAVAILABLE", "OCR is not available")]
+        return [], [], [error("OCR_UNAVAILABLE", "OCR is not available")], []
 
     monkeypatch.setattr(extract_module, "_ocr", no_ocr)
     from fpdf import FPDF
@@ -105,3 +106,20 @@ def test_scanned_image_goes_through_ocr() -> None:
     assert ext.fields["po_number"].text == "778899", [w.text for w in ext.words]
     assert [r.cells["quantity"].text for r in ext.lines] == ["10", "20"]
     assert all(0 < r.cells["quantity"].confidence <= 1 for r in ext.lines)
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="needs Tesseract")
+def test_a_scan_longer_than_the_ocr_limit_is_an_error_and_each_read_page_is_described() -> None:
+    import dataclasses
+
+    from parsers.pdf.safety import PdfLimits
+    from tests import pdf_factory
+
+    doc = pdf_factory.make_order(7, "en_multipage")
+    scanned = pdf_factory.scan(pdf_factory.render("en_multipage", doc), 7)
+    ext = extract_pdf(scanned, limits=dataclasses.replace(PdfLimits(), max_ocr_pages=1))
+    assert ext.method == "ocr" and ext.page_count >= 2
+    skipped = [i for i in ext.issues if i.code == "OCR_PAGES_SKIPPED"]
+    assert skipped and skipped[0].is_error  # an order missing pages is incomplete: a person must look
+    assert [p["page"] for p in ext.ocr_pages] == [1]
+    assert abs(ext.ocr_pages[0]["skew"]) <= 2.0 and ext.ocr_pages[0]["rotation"] == 0

@@ -7,11 +7,12 @@ The OCR, safety and embedded-XML modules are imported lazily so that a missing o
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import logging
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from parsers.issues import Issue, error, warning
 from parsers.pdf.layout import analyse
@@ -66,13 +67,15 @@ def extract_pdf(data: bytes, *, hints: Sequence[Hint] = (), limits: PdfLimits | 
         issues.append(warning("PDF_TEXT_UNREADABLE", f"The PDF's text could not be read ({type(exc).__name__}); "
                               "trying OCR."))
     if force_ocr or _needs_ocr(words, sizes):
-        ocr_words, ocr_sizes, ocr_issues = _ocr(data, limits, image=False)
+        ocr_words, ocr_sizes, ocr_issues, ocr_pages = _ocr(data, limits, image=False)
         if words and not ocr_words:  # the thin text layer is still something to go on
             ocr_issues = [warning(i.code, i.message, i.location) for i in ocr_issues]
         issues.extend(ocr_issues)
         if ocr_words or not words:
             words, sizes, method = ocr_words, ocr_sizes or sizes, "ocr"
     ext = analyse(words, sizes, hints=hints, method=method)
+    if method == "ocr":
+        ext.ocr_pages = ocr_pages
     if xml is not None:
         ext.xml, ext.xml_flavor = xml
         ext.method = "xml"
@@ -91,9 +94,10 @@ def extract_image(data: bytes, *, hints: Sequence[Hint] = (), limits: PdfLimits 
         if any(i.is_error for i in found):
             return Extraction(method="ocr", kind=None, page_count=0, issues=found)
         issues.extend(found)
-    words, sizes, ocr_issues = _ocr(data, limits, image=True)
+    words, sizes, ocr_issues, ocr_pages = _ocr(data, limits, image=True)
     issues.extend(ocr_issues)
     ext = analyse(words, sizes, hints=hints, method="ocr")
+    ext.ocr_pages = ocr_pages
     ext.issues = issues + ext.issues
     return ext
 
@@ -124,19 +128,18 @@ def _needs_ocr(words: list[Word], sizes: list[tuple[float, float]]) -> bool:
 
 
 def _ocr(data: bytes, limits: PdfLimits | None, *, image: bool) -> tuple[list[Word], list[tuple[float, float]],
-                                                                           list[Issue]]:
+                                                                           list[Issue], list[dict[str, Any]]]:
+    """OCR with its issues (pages over the limit, timeouts, low confidence) and what it did per page."""
     try:
         ocr = importlib.import_module("parsers.pdf.ocr")
     except ImportError as exc:
         return [], [], [error("OCR_UNAVAILABLE", f"This document needs OCR (a scan) but OCR is not available "
-                              f"({exc}); a person has to read it.")]
+                              f"({exc}); a person has to read it.")], []
     try:
-        if image:
-            words, sizes = ocr.ocr_image(data, limits=limits)
-        else:
-            words, sizes = ocr.ocr_pdf(data, limits=limits)
+        result = ocr.ocr_image_result(data, limits=limits) if image else ocr.ocr_pdf_result(data, limits=limits)
     except Exception as exc:
         log.warning("OCR failed", exc_info=True)
         return [], [], [error("OCR_FAILED", f"OCR could not read the scan ({type(exc).__name__}: {exc}); a person "
-                              "has to read it.")]
-    return words, sizes, []
+                              "has to read it.")], []
+    pages = [dataclasses.asdict(page) for page in result.pages]
+    return list(result.words), list(result.page_sizes), list(result.issues), pages

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from parsers.issues import Issue, PdfRef
 
@@ -103,6 +103,9 @@ class Extraction:
     xml: bytes | None = None  # an embedded Order-X / Factur-X / ZUGFeRD / UBL document, when present
     xml_flavor: str | None = None
     number_format: Literal["dot", "comma"] | None = None  # 1,234.56 or 1.234,56, as detected
+    # What OCR did per page (page, skew, rotation, language, confidence...), so the inbox can draw each
+    # page as OCR saw it: word positions are in the straightened page's frame.
+    ocr_pages: list[dict[str, Any]] = field(default_factory=list)
 
     def decimal(self, name: str) -> Decimal | None:
         """A field parsed as a number in the document's number format, or None."""
