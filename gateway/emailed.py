@@ -14,8 +14,7 @@ from sqlmodel import Session, col, select
 
 from gateway.config import Config, PartnerConfig
 from gateway.store import repo
-from gateway.store.models import IssueRecord, ItemState, ReceivedItem, SenderBinding, new_id
-from parsers.issues import Issue
+from gateway.store.models import ItemState, ReceivedItem, SenderBinding, new_id
 from parsers.mime import Attachment, Mail, unpack
 
 # Attachments whose partner is the email's sender; X12 and cXML name their partner themselves.
@@ -73,14 +72,14 @@ def analyse_email(session: Session, config: Config, item: ReceivedItem) -> list[
     item.summary = summary[:2000]
     for issue in mail.issues:
         if not issue.is_error:
-            _store_issue(session, item, issue)
+            repo.add_issue(session, item.id, "parse", issue)
     partner = partner_for_sender(session, config, mail.from_address)
     if partner is not None:
         item.partner_id = partner.id
     errors = [i for i in mail.issues if i.is_error]
     if errors:
         for issue in errors:
-            _store_issue(session, item, issue)
+            repo.add_issue(session, item.id, "parse", issue)
         _fail(session, item, errors[0].code, errors[0].message)
         return []
     if partner is None:
@@ -128,11 +127,6 @@ def _child(session: Session, parent: ReceivedItem, attachment: Attachment, partn
         repo.audit(session, "state", item_id=child.id, from_state=ItemState.RECEIVED, to_state=ItemState.DUPLICATE,
                    detail=child.summary)
     return child.id
-
-
-def _store_issue(session: Session, item: ReceivedItem, issue: Issue) -> None:
-    session.add(IssueRecord(item_id=item.id, stage="parse", severity=issue.severity, code=issue.code,
-                            message=issue.message, location=issue.location))
 
 
 def _fail(session: Session, item: ReceivedItem, code: str, message: str) -> None:

@@ -127,7 +127,7 @@ def analyse_pdf(engine: Engine, config: Config, item_id: str, kind: str,
         doc = outcome.document
         if doc is None:
             for issue in outcome.issues:
-                session.add(_issue_record(item.id, issue))
+                repo.add_issue(session, item.id, "extract", issue)
             errors = [i for i in outcome.issues if i.is_error]
             first = errors[0] if errors else error("PDF_NOTHING_FOUND", "No purchase order or invoice was found "
                                                    "in the file.", "file")
@@ -149,13 +149,6 @@ def analyse_pdf(engine: Engine, config: Config, item_id: str, kind: str,
                         + (", needs review" if failed else ""))
         repo.set_item_state(session, item, ItemState.EXCEPTION if failed else ItemState.VALIDATED, item.summary)
         return planned.deliver, planned.respond
-
-
-def _issue_record(item_id: str, issue: Issue, document_id: str | None = None) -> Any:
-    from gateway.store.models import IssueRecord
-
-    return IssueRecord(item_id=item_id, document_id=document_id, stage="extract", severity=issue.severity,
-                       code=issue.code, message=issue.message, location=issue.location)
 
 
 def _count_hint_uses(session: Session, partner_id: str | None, outcome: PdfOutcome) -> None:

@@ -208,13 +208,13 @@ def _analyse_x12(session: Session, config: Config, item: ReceivedItem) -> Planne
     for kind, control in sorted(remembered):
         repo.remember_envelope(session, partner_key, kind, control, item.id)
     for issue in item_issues:
-        _store_issue(session, item.id, None, "parse", issue)
+        repo.add_issue(session, item.id, "parse", issue)
     for ic in analysis.interchanges:
         for issue in ic.interchange.issues:
-            _store_issue(session, item.id, None, "envelope", issue)
+            repo.add_issue(session, item.id, "envelope", issue)
         for g in ic.groups:
             for issue in g.group.issues:
-                _store_issue(session, item.id, None, "envelope", issue)
+                repo.add_issue(session, item.id, "envelope", issue)
 
     planned = Planned()
     failed_docs = 0
@@ -266,11 +266,6 @@ def _analyse_x12(session: Session, config: Config, item: ReceivedItem) -> Planne
     return planned
 
 
-def _store_issue(session: Session, item_id: str, document_id: str | None, stage: str, issue: Issue) -> None:
-    session.add(IssueRecord(item_id=item_id, document_id=document_id, stage=stage, severity=issue.severity,
-                            code=issue.code, message=issue.message, location=issue.location))
-
-
 def _store_set(session: Session, config: Config, item: ReceivedItem, partner: PartnerConfig | None,
                outcome: SetOutcome, duplicate_interchanges: set[int], partner_problem: bool,
                planned: Planned) -> int:
@@ -283,10 +278,10 @@ def _store_set(session: Session, config: Config, item: ReceivedItem, partner: Pa
             repo.audit(session, "ack_received", item_id=item.id,
                        detail=f"{outcome.set_id} {outcome.control_number} received; not acknowledged back")
             for issue in issues:
-                _store_issue(session, item.id, None, "validate", issue)
+                repo.add_issue(session, item.id, "validate", issue)
             return 0
         for issue in issues:
-            _store_issue(session, item.id, None, "map", issue)
+            repo.add_issue(session, item.id, "map", issue)
         errors = [i for i in issues if i.is_error] or issues
         message = (errors[0].message if errors else
                    f"Transaction set {outcome.set_id} {outcome.control_number} could not be mapped.")
@@ -323,7 +318,7 @@ def store_document(session: Session, config: Config, item: ReceivedItem, partner
     repo.audit(session, "document", item_id=item.id, document_id=record.id, to_state=ItemState.VALIDATED,
                detail=f"{doc.kind} {doc.number or '(no number)'} from {origin}".strip())
     for issue in issues:
-        _store_issue(session, item.id, record.id, stage, issue)
+        repo.add_issue(session, item.id, stage, issue, record.id)
     errors = [i for i in issues if i.is_error]
     if errors:
         first = errors[0]

@@ -33,7 +33,7 @@ from gateway.store.models import (
     utcnow,
 )
 from mappings.canonical import Document
-from parsers.mime import Mail, unpack
+from parsers.mime import unpack
 
 # What the sender is told, in their terms, for problems found in what they sent; other problems are told
 # in the issue's own words (they are written to name the place and the value found).
@@ -159,4 +159,4 @@ def replies_for(session: Session, item_ids: list[str]) -> list[MailReply]:
                              .order_by(col(MailReply.created_at))).all())
 
 
-__all__ = ["Mail", "prepare_reply", "replies_for", "send_reply"]
+__all__ = ["prepare_reply", "replies_for", "send_reply"]

@@ -12,10 +12,12 @@ from gateway.store.models import (
     DocumentRecord,
     EnvelopeSeen,
     ExceptionRecord,
+    IssueRecord,
     ReceivedItem,
     new_id,
     utcnow,
 )
+from parsers.issues import Issue
 
 MAX_CONTROL = 999_999_999
 
@@ -130,3 +132,9 @@ def smtp_deliveries(session: Session, message_id: str) -> list[ReceivedItem]:
                                       ReceivedItem.duplicate_of == None,  # noqa: E711
                                       ReceivedItem.replay_of == None)  # noqa: E711
     return list(session.exec(stmt.order_by(col(ReceivedItem.received_at)).limit(20)).all())
+
+
+def add_issue(session: Session, item_id: str, stage: str, issue: Issue, document_id: str | None = None) -> None:
+    """Keep one finding with its item (and document), as the inbox and the API show it."""
+    session.add(IssueRecord(item_id=item_id, document_id=document_id, stage=stage, severity=issue.severity,
+                            code=issue.code, message=issue.message, location=issue.location))
